@@ -1,0 +1,131 @@
+/*
+ * common/errcat.c — the one error catalogue.  Codes are stable: never
+ * renumber or reuse one; add new entries at the end of their range.
+ * docs/errors.md is generated from this table.
+ */
+#include <stddef.h>
+
+#include "cm.h"
+
+static const struct cm_errdef cm_errcat[] = {
+	{ CM_E_NOT_FOUND, "SKM-1001", 404, NULL,
+	  "The requested page does not exist.",
+	  "指定されたページは存在しません。" },
+	{ CM_E_METHOD, "SKM-1002", 405, NULL,
+	  "This method is not allowed here.",
+	  "このメソッドは許可されていません。" },
+	{ CM_E_BODY_TOO_LARGE, "SKM-1003", 413, "invalid_request",
+	  "The request body is too large.",
+	  "リクエスト本文が大きすぎます。" },
+	{ CM_E_HEADERS_TOO_LARGE, "SKM-1004", 431, "invalid_request",
+	  "The request headers are too large or too many.",
+	  "リクエストヘッダーが大きすぎるか、多すぎます。" },
+	{ CM_E_OVERLOADED, "SKM-1005", 503, "temporarily_unavailable",
+	  "The service is busy; try again shortly.",
+	  "サービスが混み合っています。しばらくしてから再度お試しください。" },
+	{ CM_E_INTERNAL, "SKM-1006", 500, "server_error",
+	  "An internal error occurred.",
+	  "内部エラーが発生しました。" },
+	{ CM_E_NOT_READY, "SKM-1007", 503, "temporarily_unavailable",
+	  "The service is not ready.",
+	  "サービスの準備ができていません。" },
+	{ CM_E_BAD_REQUEST, "SKM-1008", 400, "invalid_request",
+	  "The request is malformed.",
+	  "リクエストの形式が正しくありません。" },
+	{ CM_E_UNSUPPORTED_MEDIA, "SKM-1009", 415, "invalid_request",
+	  "The request content type is not supported.",
+	  "リクエストのコンテンツタイプはサポートされていません。" },
+	{ CM_E_SHUTTING_DOWN, "SKM-1010", 503, "temporarily_unavailable",
+	  "The service is shutting down.",
+	  "サービスは停止処理中です。" },
+	{ CM_E_AUDIT_UNAVAILABLE, "SKM-1011", 503, "temporarily_unavailable",
+	  "The audit log cannot be written; the operation was refused.",
+	  "監査ログを書き込めないため、操作を拒否しました。" },
+
+	{ CM_E_DIR_UNAVAILABLE, "SKM-2001", 503, "temporarily_unavailable",
+	  "The directory service is unavailable.",
+	  "ディレクトリサービスを利用できません。" },
+	{ CM_E_DIR_TIMEOUT, "SKM-2002", 503, "temporarily_unavailable",
+	  "The directory service did not answer in time.",
+	  "ディレクトリサービスが時間内に応答しませんでした。" },
+	{ CM_E_DIR_CONFLICT, "SKM-2003", 409, NULL,
+	  "A concurrent update won; try again.",
+	  "同時に行われた更新と競合しました。再度お試しください。" },
+	{ CM_E_DIR_INVALID_NAME, "SKM-2004", 400, "invalid_request",
+	  "The name is not valid.",
+	  "名前が正しくありません。" },
+
+	{ CM_E_TOK_INVALID, "SKM-3001", 401, "invalid_token",
+	  "The token is not valid.",
+	  "トークンが無効です。" },
+	{ CM_E_TOK_EXPIRED, "SKM-3002", 401, "invalid_token",
+	  "The token has expired.",
+	  "トークンの有効期限が切れています。" },
+	{ CM_E_TOK_SIGNER_UNAVAILABLE, "SKM-3003", 503,
+	  "temporarily_unavailable",
+	  "The signing service is unavailable.",
+	  "署名サービスを利用できません。" },
+
+	{ CM_E_OAUTH_INVALID_REQUEST, "SKM-4001", 400, "invalid_request",
+	  "The request is missing a parameter or is malformed.",
+	  "リクエストのパラメーターが不足しているか、形式が正しくありません。" },
+	{ CM_E_OAUTH_INVALID_CLIENT, "SKM-4002", 401, "invalid_client",
+	  "Client authentication failed.",
+	  "クライアント認証に失敗しました。" },
+	{ CM_E_OAUTH_INVALID_GRANT, "SKM-4003", 400, "invalid_grant",
+	  "The grant is invalid, expired or already used.",
+	  "グラントが無効、期限切れ、または使用済みです。" },
+	{ CM_E_OAUTH_UNAUTHORIZED_CLIENT, "SKM-4004", 400,
+	  "unauthorized_client",
+	  "This client may not use this grant type.",
+	  "このクライアントはこのグラント種別を使用できません。" },
+	{ CM_E_OAUTH_UNSUPPORTED_GRANT, "SKM-4005", 400,
+	  "unsupported_grant_type",
+	  "The grant type is not supported.",
+	  "このグラント種別はサポートされていません。" },
+	{ CM_E_OAUTH_INVALID_SCOPE, "SKM-4006", 400, "invalid_scope",
+	  "The requested scope is not allowed.",
+	  "要求されたスコープは許可されていません。" },
+	{ CM_E_OAUTH_INVALID_TOKEN, "SKM-4007", 401, "invalid_token",
+	  "The access token is missing, invalid or expired.",
+	  "アクセストークンがない、無効、または期限切れです。" },
+	{ CM_E_LOGIN_FAILED, "SKM-4008", 401, "access_denied",
+	  "The user name or password is incorrect.",
+	  "ユーザー名またはパスワードが正しくありません。" },
+	{ CM_E_ACCOUNT_LOCKED, "SKM-4009", 403, "access_denied",
+	  "The account is temporarily locked after too many failures.",
+	  "失敗が多すぎるため、アカウントは一時的にロックされています。" },
+	{ CM_E_ACCOUNT_DISABLED, "SKM-4010", 403, "access_denied",
+	  "The account is disabled.",
+	  "アカウントは無効化されています。" },
+	{ CM_E_PASSWORD_EXPIRED, "SKM-4011", 403, "access_denied",
+	  "The password has expired and must be changed.",
+	  "パスワードの有効期限が切れています。変更が必要です。" },
+	{ CM_E_PASSWORD_POLICY, "SKM-4012", 400, "invalid_request",
+	  "The new password does not meet the password rules.",
+	  "新しいパスワードがパスワード規則を満たしていません。" },
+	{ CM_E_CSRF, "SKM-4013", 403, "invalid_request",
+	  "The form has expired or was not sent by this site; reload it.",
+	  "フォームの有効期限が切れているか、このサイトから送信されていません。再読み込みしてください。" },
+};
+
+const struct cm_errdef *
+cm_errcat_get(enum cm_eid id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cm_errcat) / sizeof(cm_errcat[0]); i++)
+		if (cm_errcat[i].id == id)
+			return &cm_errcat[i];
+	for (i = 0; i < sizeof(cm_errcat) / sizeof(cm_errcat[0]); i++)
+		if (cm_errcat[i].id == CM_E_INTERNAL)
+			return &cm_errcat[i];
+	return &cm_errcat[0];	/* unreachable: CM_E_INTERNAL exists */
+}
+
+const struct cm_errdef *
+cm_errcat_all(size_t *n)
+{
+	*n = sizeof(cm_errcat) / sizeof(cm_errcat[0]);
+	return cm_errcat;
+}

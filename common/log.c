@@ -1,0 +1,283 @@
+/* common/log.c — JSON-lines logs and the fsync'ed audit stream. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cm.h"
+
+static pthread_mutex_t	 log_mtx = PTHREAD_MUTEX_INITIALIZER;
+static int		 log_fd = STDERR_FILENO;
+static enum cm_log_level log_min = CM_LOG_INFO;
+
+static pthread_mutex_t	 audit_mtx = PTHREAD_MUTEX_INITIALIZER;
+static int		 audit_fd = -1;
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+int
+cm_log_level_parse(const char *s, enum cm_log_level *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum cm_log_level)i;
+			return 0;
+		}
+	}
+	return CM_ERR_INVAL;
+}
+
+static int
+open_append(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+}
+
+int
+cm_log_open(const char *path, enum cm_log_level min)
+{
+	int fd = STDERR_FILENO, old;
+
+	if (path != NULL && strcmp(path, "-") != 0 &&
+	    (fd = open_append(path)) == -1)
+		return CM_ERR_IO;
+	pthread_mutex_lock(&log_mtx);
+	old = log_fd;
+	log_fd = fd;
+	log_min = min;
+	pthread_mutex_unlock(&log_mtx);
+	if (old != STDERR_FILENO && old != fd)
+		close(old);
+	return 0;
+}
+
+void
+cm_log_close(void)
+{
+	pthread_mutex_lock(&log_mtx);
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = STDERR_FILENO;
+	pthread_mutex_unlock(&log_mtx);
+}
+
+char *
+cm_log_sanitize(char *dst, size_t dstsz, const char *src, size_t srclen)
+{
+	size_t i;
+
+	if (dstsz == 0)
+		return dst;
+	for (i = 0; i < srclen && i < dstsz - 1; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	dst[i] = '\0';
+	return dst;
+}
+
+/* Truncate long string values in place (at a UTF-8 boundary). */
+static void
+truncate_values(json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		size_t n;
+		const char *s;
+
+		if (!json_is_string(v) ||
+		    (n = json_string_length(v)) <= CM_LOG_MAX_VALUE)
+			continue;
+		s = json_string_value(v);
+		n = CM_LOG_MAX_VALUE;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		json_string_setn(v, s, n);
+	}
+}
+
+static void
+iso_time(char *buf, size_t sz)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, sz, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
+}
+
+/* Build the line: fields first, then the fixed members (which win). */
+static json_t *
+build_record(const char *level, const char *rid, const char *event,
+    const char *src, const char *fmt, va_list ap)
+{
+	char ts[80];
+	json_t *o = NULL;
+	json_error_t jerr;
+
+	if (fmt != NULL) {
+		o = json_vpack_ex(&jerr, 0, fmt, ap);
+		if (o != NULL && !json_is_object(o)) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	if (o == NULL) {
+		if ((o = json_object()) == NULL)
+			return NULL;
+		if (fmt != NULL)	/* e.g. a value that is not UTF-8 */
+			json_object_set_new(o, "log_error",
+			    json_string("fields not loggable"));
+	}
+	truncate_values(o);
+	iso_time(ts, sizeof(ts));
+	json_object_set_new(o, "ts", json_string(ts));
+	if (level != NULL)
+		json_object_set_new(o, "level", json_string(level));
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "request_id", rid ? json_string(rid) : json_null());
+	if (src != NULL)
+		json_object_set_new(o, "src", json_string(src));
+	return o;
+}
+
+static char *
+record_line(json_t *o, size_t *len)
+{
+	char *s;
+	size_t n;
+
+	if ((s = json_dumps(o, JSON_COMPACT)) == NULL)
+		return NULL;
+	n = strlen(s);
+	/* room for the newline: json_dumps allocates exactly n+1 */
+	{
+		char *t = realloc(s, n + 2);
+		if (t == NULL) {
+			free(s);
+			return NULL;
+		}
+		s = t;
+	}
+	s[n] = '\n';
+	s[n + 1] = '\0';
+	*len = n + 1;
+	return s;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return CM_ERR_IO;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+void
+cm_log_emit(enum cm_log_level lvl, const char *file, int line,
+    const char *rid, const char *event, const char *fmt, ...)
+{
+	char src[128];
+	const char *base;
+	json_t *o;
+	char *s;
+	size_t n;
+	va_list ap;
+
+	if (lvl < log_min)
+		return;
+	base = strrchr(file, '/');
+	snprintf(src, sizeof(src), "%s:%d", base ? base + 1 : file, line);
+	va_start(ap, fmt);
+	o = build_record(level_names[lvl], rid, event, src, fmt, ap);
+	va_end(ap);
+	if (o == NULL)
+		return;
+	s = record_line(o, &n);
+	json_decref(o);
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&log_mtx);
+	(void)write_all(log_fd, s, n);
+	pthread_mutex_unlock(&log_mtx);
+	free(s);
+}
+
+int
+cm_audit_open(const char *path)
+{
+	int fd, old;
+
+	if ((fd = open_append(path)) == -1)
+		return CM_ERR_IO;
+	pthread_mutex_lock(&audit_mtx);
+	old = audit_fd;
+	audit_fd = fd;
+	pthread_mutex_unlock(&audit_mtx);
+	if (old != -1)
+		close(old);
+	return 0;
+}
+
+void
+cm_audit_close(void)
+{
+	pthread_mutex_lock(&audit_mtx);
+	if (audit_fd != -1)
+		close(audit_fd);
+	audit_fd = -1;
+	pthread_mutex_unlock(&audit_mtx);
+}
+
+int
+cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
+{
+	json_t *o;
+	char *s;
+	size_t n;
+	int r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = build_record(NULL, rid, event, NULL, fmt, ap);
+	va_end(ap);
+	if (o == NULL)
+		return CM_ERR_NOMEM;
+	s = record_line(o, &n);
+	json_decref(o);
+	if (s == NULL)
+		return CM_ERR_NOMEM;
+	pthread_mutex_lock(&audit_mtx);
+	if (audit_fd == -1)
+		r = CM_ERR_UNAVAIL;
+	else if ((r = write_all(audit_fd, s, n)) == 0 &&
+	    fdatasync(audit_fd) != 0)
+		r = CM_ERR_IO;
+	pthread_mutex_unlock(&audit_mtx);
+	free(s);
+	if (r != 0)
+		cm_err(rid, "audit.write_failed", "{s:s, s:s}",
+		    "audit_event", event, "error", cm_strerror(r));
+	return r;
+}
