@@ -21,7 +21,7 @@ COMPONENTS := broker idp fido proofing tokens directory common
 MAINS      := broker/brokerd.c broker/brokerctl.c
 
 PKGS := openssl gnutls libmicrohttpd jansson libsodium libcbor libfido2 \
-	liboath libqrencode libbsd ldap
+	liboath libqrencode libbsd libcurl ldap
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wwrite-strings \
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -38,7 +38,7 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(filter-out ldap,$(PKGS)) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(filter-out ldap,$(PKGS)) 2>/dev/null) \
-	-lldap -llber -lpthread -lm
+	-lldap -llber -lunistring -lpthread -lm
 
 CFLAGS  ?=
 LDFLAGS ?=
@@ -51,6 +51,10 @@ comp_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(call comp_srcs,$(1)))
 COMP_LIBS := $(foreach c,$(COMPONENTS),$(if $(call comp_srcs,$(c)),$(BUILD)/lib$(c).a))
 LINK_LIBS := -Wl,--start-group $(COMP_LIBS) -Wl,--end-group $(PKG_LIBS)
 
+# tests/support/*.c: fixtures shared by unit tests and helpers (never
+# linked into brokerd or brokerctl).
+SUPPORT_SRCS := $(wildcard tests/support/*.c)
+SUPPORT_LIB  := $(if $(SUPPORT_SRCS),$(BUILD)/libtestsupport.a)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_HELPERS := $(wildcard tests/helpers/*.c)
@@ -58,9 +62,17 @@ TEST_HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(TEST_HELPERS
 
 PROGS := $(BUILD)/brokerd $(BUILD)/brokerctl
 
+# libsekimori-pep: the resource-server verifier (tokens/pep.h) for services,
+# static and shared; the shared one exports only pep_*.
+PEP_SRCS := tokens/pep.c tokens/jws.c tokens/jwk.c tokens/key.c \
+	common/secret.c common/buf.c
+PEP_LIBS := $(shell pkg-config --libs openssl jansson libsodium 2>/dev/null) \
+	-lpthread -lm
+PEP_OUT  := $(BUILD)/libsekimori-pep.a $(BUILD)/libsekimori-pep.so
+
 .PHONY: all deps run test test-unit test-integration asan test-asan fuzz \
 	fuzz-smoke install clean docs-check
-all: $(PROGS) $(UNIT_BINS) $(TEST_HELPER_BINS)
+all: $(PROGS) $(PEP_OUT) $(UNIT_BINS) $(TEST_HELPER_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -80,23 +92,42 @@ $(BUILD)/obj/%.o: %.c
 define comp_rule
 $(BUILD)/lib$(1).a: $(call comp_objs,$(1))
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$^
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call comp_rule,$(c))))
 
 $(BUILD)/brokerd: $(BUILD)/obj/broker/brokerd.o $(COMP_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
 
 $(BUILD)/brokerctl: $(BUILD)/obj/broker/brokerctl.o $(COMP_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMP_LIBS)
+$(BUILD)/libtestsupport.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(SUPPORT_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS) -lcmocka
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(COMP_LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SUPPORT_LIB) $(COMP_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(SUPPORT_LIB) $(LINK_LIBS) -lcmocka
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(SUPPORT_LIB) $(COMP_LIBS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(SUPPORT_LIB) $(LINK_LIBS)
+
+$(BUILD)/libsekimori-pep.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(PEP_SRCS))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(filter-out -fPIE,$(ALL_CFLAGS)) -fPIC -c -o $@ $<
+
+$(BUILD)/libsekimori-pep.so: $(patsubst %.c,$(BUILD)/pic/%.o,$(PEP_SRCS)) \
+		tokens/libsekimori-pep.map
+	$(Q)$(CC) -shared -Wl,-soname,libsekimori-pep.so \
+		-Wl,--version-script=tokens/libsekimori-pep.map \
+		-Wl,-z,relro,-z,now,-z,noexecstack -Wl,--no-undefined $(SANLD) \
+		-o $@ $(filter %.o,$^) $(PEP_LIBS)
 
 run: deps all
 	@scripts/run.sh
@@ -144,6 +175,10 @@ install: $(PROGS)
 		$(DESTDIR)$(PREFIX)/share/doc/sekimori
 	install -m 0755 $(BUILD)/brokerd $(DESTDIR)$(PREFIX)/sbin/brokerd
 	install -m 0755 $(BUILD)/brokerctl $(DESTDIR)$(PREFIX)/bin/brokerctl
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/sekimori
+	install -m 0644 $(BUILD)/libsekimori-pep.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(BUILD)/libsekimori-pep.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 tokens/pep.h $(DESTDIR)$(PREFIX)/include/sekimori/pep.h
 	cp -R conf/. $(DESTDIR)$(PREFIX)/share/sekimori/conf/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/sekimori/
 

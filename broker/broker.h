@@ -52,9 +52,25 @@ struct brk_config {
 	char		path[BRK_CONFIG_MAX_PATH];
 };
 
+/*
+ * Keys of components above the broker (the IdP) are handled by extensions:
+ * set() returns 0 when it took the key, CM_ERR_NOTFOUND when the key is
+ * not its own, another error (with err) for a bad value; check() runs after
+ * the whole file.  brokerd and brokerctl pass the same extensions, so they
+ * accept the same files.
+ */
+struct brk_config_ext {
+	const char	*name;
+	int		(*set)(void *obj, const char *key, const char *val,
+			    char *err, size_t errlen);
+	int		(*check)(void *obj, char *err, size_t errlen);
+	void		*obj;
+};
+
 void	brk_config_defaults(struct brk_config *c);
 /* Load and validate completely.  On error, err holds "file:line: what". */
-int	brk_config_load(struct brk_config *c, const char *path, char *err,
+int	brk_config_load(struct brk_config *c, const char *path,
+	    const struct brk_config_ext *ext, size_t next, char *err,
 	    size_t errlen) CM_WUR;
 /* Which config file to use: explicit path, else $SEKIMORI_CONF, else the
  * dev config if present (var/sekimori.conf), else the default. */
@@ -102,6 +118,31 @@ const char	*brk_req_header(const struct brk_req *r, const char *name);
 int		 brk_req_query(const struct brk_req *r, const char *name,
 		    const char **out) CM_WUR;
 const uint8_t	*brk_req_body(const struct brk_req *r, size_t *len);
+const char	*brk_req_cookie(const struct brk_req *r, const char *name);
+
+/*
+ * application/x-www-form-urlencoded.  brk_req_form() checks the content
+ * type (CM_ERR_UNSUPPORTED otherwise) and parses the body strictly: bad
+ * percent escapes, NUL, non-UTF-8 or more than BRK_FORM_MAX_FIELDS fields
+ * give CM_ERR_INVAL/CM_ERR_RANGE.  brk_form_get() returns CM_ERR_NOTFOUND
+ * when absent and CM_ERR_INVAL when the field was given more than once.
+ * Values are wiped when the form is freed.
+ */
+#define BRK_FORM_MAX_FIELDS	64
+struct brk_form;
+int	 brk_form_parse(const uint8_t *p, size_t len, struct brk_form **out)
+	    CM_WUR;
+int	 brk_req_form(struct brk_req *r, struct brk_form **out) CM_WUR;
+int	 brk_form_get(const struct brk_form *f, const char *name,
+	    const char **out) CM_WUR;
+void	 brk_form_free(struct brk_form **f);
+/* Percent-decode ('+' is a space) into a new string; UTF-8 required. */
+int	 brk_urldecode(const char *p, size_t len, char **out, size_t *outlen)
+	    CM_WUR;
+/* 1 when p[0..len) is well-formed UTF-8 without NUL. */
+int	 brk_utf8_valid(const uint8_t *p, size_t len);
+/* Append s to b with & < > " ' escaped. */
+int	 brk_html_escape(struct cm_buf *b, const char *s) CM_WUR;
 int		 brk_req_is_tls(const struct brk_req *r);
 
 /* Responses. Headers added with brk_resp_header are sent as given; the
@@ -185,5 +226,8 @@ int	brk_ctl_device(struct brk_ctl *, int, char **);
 int	brk_ctl_rpa(struct brk_ctl *, int, char **);
 int	brk_ctl_errors(struct brk_ctl *, int, char **);
 int	brk_ctl_config(struct brk_ctl *, int, char **);
+int	brk_ctl_client(struct brk_ctl *, int, char **);
+int	brk_ctl_key(struct brk_ctl *, int, char **);
+int	brk_ctl_token(struct brk_ctl *, int, char **);
 
 #endif /* BROKER_H */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "idp/idp.h"
 
 static const struct {
 	const char	*name;
@@ -26,6 +27,9 @@ static const struct {
 	    "show" },
 	{ "device", brk_ctl_device, 1, "device add|show|list" },
 	{ "rpa",    brk_ctl_rpa,    1, "rpa add|show|disable" },
+	{ "client", brk_ctl_client, 1, "client add|show|list|disable|enable" },
+	{ "key",    brk_ctl_key,    1, "key rotate|list" },
+	{ "token",  brk_ctl_token,  1, "token verify [--aud AUD] [TOKEN]" },
 	{ "errors", brk_ctl_errors, 0, "errors [--markdown]" },
 	{ "config", brk_ctl_config, 1, "config check" },
 };
@@ -93,6 +97,10 @@ int
 main(int argc, char **argv)
 {
 	static struct brk_config cfg;
+	static struct idp_config icfg;
+	struct brk_config_ext ext[] = {
+		{ "idp", idp_config_set, idp_config_check, &icfg },
+	};
 	struct brk_ctl ctl;
 	char err[1024];
 	const char *path = NULL;
@@ -134,7 +142,9 @@ main(int argc, char **argv)
 		return 1;
 	if (groups[g].needs_config) {
 		path = brk_config_path(path);
-		if (brk_config_load(&cfg, path, err, sizeof(err)) != 0) {
+		idp_config_defaults(&icfg);
+		if (brk_config_load(&cfg, path, ext, 1, err,
+		    sizeof(err)) != 0) {
 			brk_ctl_errx("%s", err);
 			return 1;
 		}

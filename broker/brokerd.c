@@ -15,7 +15,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "broker.h"
+#include "idp/idp.h"
+#include "tokens/tokens.h"
 
 static void
 usage(void)
@@ -68,7 +72,13 @@ int
 main(int argc, char **argv)
 {
 	static struct brk_config cfg;
+	static struct idp_config icfg;
 	static struct brk_app app;
+	struct brk_config_ext ext[] = {
+		{ "idp", idp_config_set, idp_config_check, &icfg },
+	};
+	tok_signer *signer = NULL;
+	struct idp *idp = NULL;
 	char err[1024];
 	const char *path = NULL;
 	sigset_t set;
@@ -94,7 +104,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	path = brk_config_path(path);
-	if (brk_config_load(&cfg, path, err, sizeof(err)) != 0) {
+	idp_config_defaults(&icfg);
+	if (brk_config_load(&cfg, path, ext, 1, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
@@ -105,6 +116,19 @@ main(int argc, char **argv)
 	harden_process();
 	if (open_logs(&cfg) != 0)
 		return 1;
+	/*
+	 * The key process is forked first, while this is the only thread:
+	 * it holds the private keys; this process never opens them.
+	 */
+	if ((r = tok_keyproc_start(cfg.key_dir, &signer)) != 0) {
+		fprintf(stderr, "brokerd: key process: %s: %s\n", cfg.key_dir,
+		    cm_strerror(r));
+		return 1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "brokerd: libcurl initialisation failed\n");
+		return 1;
+	}
 
 	/* Threads inherit this mask: only the main thread takes signals. */
 	sigemptyset(&set);
@@ -115,6 +139,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	app.cfg = &cfg;
+	app.signer = signer;
 	if ((r = brk_metrics_new(&app.metrics)) != 0 ||
 	    (r = dir_pool_new(&cfg.dir, &app.dir)) != 0) {
 		cm_err(NULL, "broker.start_failed", "{s:s}", "error",
@@ -125,7 +150,8 @@ main(int argc, char **argv)
 	}
 	if ((r = brk_routes_builtin(&app)) != 0 ||
 	    (r = brk_ready_add(&app, "directory", ready_directory,
-	    NULL)) != 0) {
+	    NULL)) != 0 ||
+	    (r = idp_new(&app, &icfg, signer, &idp)) != 0) {
 		fprintf(stderr, "brokerd: route set-up failed: %s\n",
 		    cm_strerror(r));
 		return 1;
@@ -155,14 +181,19 @@ main(int argc, char **argv)
 			continue;
 		if (sig == SIGHUP) {
 			int tr = brk_http_reload_tls(&app);
+			int kr = tok_signer_reload(signer);
 			int lr = open_logs(&cfg);
 
 			if (tr != 0)
 				cm_err(NULL, "broker.reload_failed",
 				    "{s:s, s:s}", "what", "tls", "error",
 				    cm_strerror(tr));
-			cm_info(NULL, "broker.reloaded", "{s:b, s:b}",
-			    "tls", tr == 0, "logs", lr == 0);
+			if (kr != 0)
+				cm_err(NULL, "broker.reload_failed",
+				    "{s:s, s:s}", "what", "keys", "error",
+				    cm_strerror(kr));
+			cm_info(NULL, "broker.reloaded", "{s:b, s:b, s:b}",
+			    "tls", tr == 0, "keys", kr == 0, "logs", lr == 0);
 			continue;
 		}
 		break;
@@ -171,7 +202,10 @@ main(int argc, char **argv)
 	brk_http_drain_stop(&app, cfg.drain_timeout);
 	if (cm_audit_emit(NULL, "broker.stopped", NULL) != 0)
 		cm_err(NULL, "broker.audit_failed", NULL);
+	idp_free(&idp);
 	dir_pool_free(&app.dir);
+	tok_signer_free(&signer);
+	curl_global_cleanup();
 	brk_metrics_free(&app.metrics);
 	cm_info(NULL, "broker.stopped", NULL);
 	cm_audit_close();

@@ -101,7 +101,8 @@ parse_bool(const char *v, int *out)
 /* Apply one key; err gets the message without the file:line prefix. */
 static int
 apply(struct brk_config *c, const char *base, const char *key,
-    const char *val, char *err, size_t errlen)
+    const char *val, const struct brk_config_ext *ext, size_t next,
+    char *err, size_t errlen)
 {
 	const struct keydef *k = NULL;
 	char *p = (char *)c;
@@ -114,6 +115,8 @@ apply(struct brk_config *c, const char *base, const char *key,
 			k = &keys[i];
 	if (k == NULL) {
 		r = dir_config_set(&c->dir, key, val, err, errlen);
+		for (i = 0; r == CM_ERR_NOTFOUND && i < next; i++)
+			r = ext[i].set(ext[i].obj, key, val, err, errlen);
 		if (r == CM_ERR_NOTFOUND)
 			snprintf(err, errlen, "unknown key '%s'", key);
 		return r;
@@ -235,6 +238,10 @@ check(struct brk_config *c, char *err, size_t errlen)
 			return CM_ERR_INVAL;
 		}
 	}
+	if (c->key_dir[0] == '\0') {
+		snprintf(err, errlen, "key_dir is required");
+		return CM_ERR_INVAL;
+	}
 	if (c->audit_file[0] == '\0') {
 		snprintf(err, errlen, "audit_file is required");
 		return CM_ERR_INVAL;
@@ -251,8 +258,8 @@ check(struct brk_config *c, char *err, size_t errlen)
 }
 
 int
-brk_config_load(struct brk_config *c, const char *path, char *err,
-    size_t errlen)
+brk_config_load(struct brk_config *c, const char *path,
+    const struct brk_config_ext *ext, size_t next, char *err, size_t errlen)
 {
 	char line[BRK_CONFIG_MAX_LINE + 2], msg[512], base[BRK_CONFIG_MAX_PATH];
 	char seen[64][64];
@@ -316,7 +323,8 @@ brk_config_load(struct brk_config *c, const char *path, char *err,
 		if (nseen < sizeof(seen) / sizeof(seen[0]))
 			strlcpy(seen[nseen++], key, sizeof(seen[0]));
 		msg[0] = '\0';
-		if (apply(c, base, key, val, msg, sizeof(msg)) != 0) {
+		if (apply(c, base, key, val, ext, next, msg,
+		    sizeof(msg)) != 0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
 			goto out;
 		}
@@ -329,6 +337,13 @@ brk_config_load(struct brk_config *c, const char *path, char *err,
 	if (check(c, msg, sizeof(msg)) != 0) {
 		snprintf(err, errlen, "%s: %s", path, msg);
 		goto out;
+	}
+	for (i = 0; i < next; i++) {
+		if (ext[i].check != NULL &&
+		    ext[i].check(ext[i].obj, msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "%s: %s", path, msg);
+			goto out;
+		}
 	}
 	r = 0;
  out:

@@ -229,6 +229,12 @@ brk_req_header(const struct brk_req *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *
+brk_req_cookie(const struct brk_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
 struct query_find {
 	const char	*name;
 	const char	*value;

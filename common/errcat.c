@@ -107,6 +107,17 @@ static const struct cm_errdef cm_errcat[] = {
 	{ CM_E_CSRF, "SKM-4013", 403, "invalid_request",
 	  "The form has expired or was not sent by this site; reload it.",
 	  "フォームの有効期限が切れているか、このサイトから送信されていません。再読み込みしてください。" },
+	{ CM_E_LOGIN_EXPIRED, "SKM-4014", 400, "invalid_request",
+	  "The sign-in request has expired; return to the application and "
+	  "start again.",
+	  "サインイン要求の有効期限が切れました。アプリケーションに戻って"
+	  "やり直してください。" },
+	{ CM_E_RPA_OWNER_INACTIVE, "SKM-4015", 401, "invalid_client",
+	  "The accountable owner of this service account is not active.",
+	  "このサービスアカウントの責任者が有効ではありません。" },
+	{ CM_E_OAUTH_LOGIN_REQUIRED, "SKM-4016", 400, "login_required",
+	  "Sign-in is required.",
+	  "サインインが必要です。" },
 };
 
 const struct cm_errdef *

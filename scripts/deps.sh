@@ -14,7 +14,8 @@ libjansson-dev libsodium-dev libbsd-dev libqrencode-dev
 libcmocka-dev
 wamerican
 clang libclang-rt-14-dev
-curl python3 procps psmisc"
+curl libcurl4-openssl-dev python3 procps psmisc
+libunistring-dev"
 
 missing=""
 for p in $PKGS; do

@@ -11,8 +11,9 @@ for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
 	"$t" >"$out" 2>&1
 	rc=$?
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+	# cmocka prints its summary on stdout and stderr: match anywhere
+	p=$(grep -o '\[  PASSED  \] [0-9]*' "$out" | tail -n 1 | grep -o '[0-9]*$')
+	f=$(grep -o '\[  FAILED  \] [0-9]*' "$out" | tail -n 1 | grep -o '[0-9]*$')
 	p=${p:-0}
 	f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

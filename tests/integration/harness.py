@@ -60,6 +60,7 @@ class Broker:
         self.log = os.path.join(workdir, "brokerd.log")
         self.audit = os.path.join(workdir, "audit.log")
         self.out = os.path.join(workdir, "brokerd.out")
+        self.key_dir = os.path.join(workdir, "keys")
         scheme = "https" if tls else "http"
         conf = {
             "listen": "127.0.0.1:%d" % self.port,
@@ -69,6 +70,7 @@ class Broker:
             "log_file": self.log,
             "log_level": "debug",
             "audit_file": self.audit,
+            "key_dir": self.key_dir,
             "drain_timeout": "10",
         }
         if not tls:
@@ -84,7 +86,22 @@ class Broker:
                 f.write(line.rstrip("\n") + "\n")
         self.issuer = conf["issuer"]
 
+    def ctl(self, *args, input=None, check=True):
+        """Run brokerctl with this broker's configuration."""
+        p = subprocess.run([os.path.join(BUILD, "brokerctl"), "-c", self.conf]
+                           + list(args), input=input, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        if check and p.returncode != 0:
+            raise RuntimeError("brokerctl %s: %d %s" % (" ".join(args),
+                                                       p.returncode, p.stderr))
+        return p
+
+    def ensure_key(self):
+        if not os.path.exists(os.path.join(self.key_dir, "keys.json")):
+            self.ctl("key", "rotate")
+
     def start(self, wait=True):
+        self.ensure_key()
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         self._out = open(self.out, "ab")
@@ -180,3 +197,50 @@ class TempDir:
     def cleanup(self):
         if os.environ.get("KEEP_TMP") != "1":
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Browser:
+    """A minimal browser: keeps cookies per name (host-only, like __Host-),
+    never follows redirects, speaks HTTPS to one broker."""
+
+    def __init__(self, broker):
+        self.b = broker
+        self.cookies = {}
+
+    def _store(self, resp_headers):
+        for k, v in resp_headers:
+            if k.lower() != "set-cookie":
+                continue
+            nv = v.split(";", 1)[0]
+            name, _, value = nv.partition("=")
+            attrs = v.lower()
+            if value == "" or "max-age=0" in attrs:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+
+    def request(self, method, path, form=None, headers=None):
+        import urllib.parse
+        h = dict(headers or {})
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        c = self.b.connection()
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            raw = r.getheaders()
+            self._store(raw)
+            return Response(r.status, {k.lower(): v for k, v in raw}, data)
+        finally:
+            c.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, form, **kw):
+        return self.request("POST", path, form=form, **kw)

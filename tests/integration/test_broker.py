@@ -228,7 +228,7 @@ class ConfigTest(unittest.TestCase):
         self.addCleanup(self.tmp.cleanup)
         self.base = ["issuer = https://127.0.0.1:8443",
                      "tls_cert = c.pem", "tls_key = k.pem",
-                     "audit_file = audit.log"] + \
+                     "audit_file = audit.log", "key_dir = keys"] + \
             ldap_lines_unreachable(self.tmp.path)
 
     def check(self, lines):

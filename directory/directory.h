@@ -1,0 +1,411 @@
+/*
+ * directory/directory.h — LDAP access (OpenLDAP libldap) for Sekimori:
+ * a bounded, thread-safe connection pool and a typed API over the schema
+ * in conf/ldap/.  Prefix dir_.  See docs/directory.md.
+ *
+ * The directory is the system of record: users, groups, devices and RPA
+ * accounts live only in slapd, so several broker nodes can serve the same
+ * users.  Every value that enters a filter or a DN goes through the
+ * escaping functions below (dir_escape.c, the one place that does it).
+ *
+ * Errors: functions return 0 or a negative CM_ERR_* (common/cm.h), or one
+ * of the DIR_ERR_* below; dir_strerror() names both.  CM_ERR_UNAVAIL means
+ * slapd cannot be reached (after the pool's backoff), CM_ERR_TIMEOUT that
+ * it did not answer within ldap_timeout_ms.
+ *
+ * Ownership: dir_*_find/list allocate; free with the matching _free(),
+ * which accepts NULL and clears the caller's pointer.  Input structures
+ * (struct dir_*_new) are borrowed for the duration of the call.
+ *
+ * Thread safety: a struct dir_pool may be used from any number of threads;
+ * every call takes one connection from the pool for its duration.
+ */
+#ifndef DIRECTORY_H
+#define DIRECTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cm.h"
+
+#define DIR_MAX_URI	512
+#define DIR_MAX_DN	1024
+#define DIR_MAX_PATH	1024
+
+/* Limits. */
+#define DIR_POOL_MAX		64	/* ldap_pool_size upper bound */
+#define DIR_NAME_MAX		64	/* uid, group, device and RPA ids */
+#define DIR_VALUE_MAX		1024	/* any other attribute we write */
+#define DIR_JWKS_MAX		65536	/* skmJwks */
+#define DIR_SEARCH_MAX		5000	/* entries returned by one search */
+#define DIR_GROUP_MAX_DEPTH	8	/* nested group resolution */
+#define DIR_GROUP_MAX_RESULT	256	/* groups one user may be in */
+#define DIR_SCOPES_MAX		64
+
+/* NIST SP 800-63B-4 §3.1.1.2: the floors may be raised, never lowered. */
+#define DIR_PW_MIN_SINGLE	15	/* password may be the only factor */
+#define DIR_PW_MIN_MFA		8	/* always paired with a second factor */
+#define DIR_PW_MAX_FLOOR	64	/* we must accept at least this many */
+#define DIR_PW_MAX_CEIL		1024	/* code points, after NFKC */
+#define DIR_PW_MAX_BYTES	8192	/* raw input, before normalisation */
+
+/* Component error codes (below CM_ERR_COMPONENT_BASE). */
+#define DIR_ERR_MUST_CHANGE	(CM_ERR_COMPONENT_BASE - 100)	/* -200 */
+
+const char *dir_strerror(int r);
+
+/* Configuration keys owned by this component: ldap_* and password_*. */
+struct dir_config {
+	char		uri[DIR_MAX_URI];		/* ldap_uri */
+	char		base_dn[DIR_MAX_DN];		/* ldap_base */
+	char		bind_dn[DIR_MAX_DN];		/* ldap_bind_dn */
+	char		bind_pw_file[DIR_MAX_PATH];	/* ldap_bind_password_file */
+	unsigned	pool_size;			/* ldap_pool_size */
+	unsigned	timeout_ms;			/* ldap_timeout_ms */
+	char		ca_file[DIR_MAX_PATH];		/* ldap_ca_file (StartTLS) */
+	char		dummy_dn[DIR_MAX_DN];		/* ldap_dummy_dn */
+	unsigned	backoff_max_ms;			/* ldap_backoff_max_ms */
+	unsigned	pw_min_len;			/* password_min_len */
+	unsigned	pw_min_len_mfa;			/* password_min_len_mfa */
+	unsigned	pw_max_len;			/* password_max_len */
+	int		pw_mfa_always;			/* password_mfa_always */
+	char		pw_blocklist[DIR_MAX_PATH];	/* password_blocklist_file */
+};
+
+void	dir_config_defaults(struct dir_config *c);
+/* 0: accepted; CM_ERR_NOTFOUND: not one of ours; else bad value (err). */
+int	dir_config_set(struct dir_config *c, const char *key, const char *val,
+	    char *err, size_t errlen) CM_WUR;
+/* After the whole file: required keys present and consistent. */
+int	dir_config_check(const struct dir_config *c, char *err,
+	    size_t errlen) CM_WUR;
+
+/*
+ * The pool.  dir_pool_new() reads the bind password file, loads the
+ * password blocklist and checks the configuration, but does not connect:
+ * connections are opened on demand (so the broker can start while slapd is
+ * down; /readyz reports it).  After a failed connection attempt, further
+ * attempts wait for an exponential backoff (100 ms doubling up to
+ * ldap_backoff_max_ms) and calls in between fail at once with
+ * CM_ERR_UNAVAIL.  Every operation is bounded by ldap_timeout_ms.
+ */
+struct dir_pool;
+
+int	dir_pool_new(const struct dir_config *c, struct dir_pool **out) CM_WUR;
+void	dir_pool_free(struct dir_pool **p);
+/* Cheap liveness check for /readyz: 0 when the directory answers. */
+int	dir_pool_ping(struct dir_pool *p) CM_WUR;
+
+/*
+ * Escaping (RFC 4515 filter values, RFC 4514 DN attribute values).  The
+ * result is a new NUL-terminated string (free()).  Embedded NULs are
+ * escaped, never truncated.  CM_ERR_RANGE above DIR_VALUE_MAX*3 bytes out.
+ */
+int	dir_escape_filter(const char *in, size_t len, char **out) CM_WUR;
+int	dir_escape_dn(const char *in, size_t len, char **out) CM_WUR;
+/* Identifiers we create (uid, group, device, RPA): 1..DIR_NAME_MAX of
+ * [a-z0-9._-], starting with a letter or digit.  0 or CM_ERR_INVAL. */
+int	dir_name_check(const char *name) CM_WUR;
+
+/* Account status (skmAccountStatus). */
+enum dir_status {
+	DIR_STATUS_ACTIVE = 0,
+	DIR_STATUS_SUSPENDED,
+	DIR_STATUS_DISABLED
+};
+const char *dir_status_str(enum dir_status s);
+int	dir_status_parse(const char *s, enum dir_status *out) CM_WUR;
+
+/* ---- users (ou=people: inetOrgPerson + skmAccount + skmStaff) ---- */
+struct dir_user {
+	char		*dn;
+	char		*uid;
+	char		*name;		/* cn */
+	char		*mail;		/* NULL if none */
+	char		*staff_id;	/* NULL if none */
+	char		*affiliation;	/* NULL if none */
+	enum dir_status	 status;
+	int		 locked;	/* ppolicy lockout in force */
+	char		*created;	/* createTimestamp, GeneralizedTime */
+};
+
+struct dir_user_new {
+	const char	*uid;		/* required, dir_name_check() */
+	const char	*name;		/* required, display name */
+	const char	*mail;		/* optional */
+	const char	*staff_id;	/* optional */
+	const char	*affiliation;	/* optional: staff|contractor|external */
+};
+
+int	dir_user_add(struct dir_pool *p, const struct dir_user_new *u) CM_WUR;
+/* CM_ERR_NOTFOUND for an unknown uid (any string is safe to pass). */
+int	dir_user_find(struct dir_pool *p, const char *uid,
+	    struct dir_user **out) CM_WUR;
+int	dir_user_find_dn(struct dir_pool *p, const char *dn,
+	    struct dir_user **out) CM_WUR;
+/* All users sorted by uid; *out is an array of n pointers. */
+int	dir_user_list(struct dir_pool *p, struct dir_user ***out,
+	    size_t *n) CM_WUR;
+void	dir_user_free(struct dir_user **u);
+void	dir_user_list_free(struct dir_user ***v, size_t n);
+/* Change name and/or mail (NULL fields are left alone; uid is fixed). */
+int	dir_user_modify(struct dir_pool *p, const char *uid,
+	    const struct dir_user_new *changes) CM_WUR;
+int	dir_user_set_status(struct dir_pool *p, const char *uid,
+	    enum dir_status s) CM_WUR;
+/* Clear a ppolicy lockout (administrator action). */
+int	dir_user_unlock(struct dir_pool *p, const char *uid) CM_WUR;
+
+/*
+ * Passwords.  Input is UTF-8 of explicit length; it is NFKC-normalised,
+ * and the normalised form is what slapd stores ({ARGON2}) and what is
+ * verified.
+ *
+ * dir_user_passwd_verify(): binds as the user on a connection used only
+ * for that.  0 when the password is right and the account active;
+ * CM_ERR_DENIED for an unknown user, a wrong password or a non-active
+ * account — all three cost one {ARGON2} verification (unknown and
+ * non-active users bind against ldap_dummy_dn), so they cannot be told
+ * apart by the answer or its timing; CM_ERR_LOCKED (ppolicy lockout),
+ * CM_ERR_EXPIRED, DIR_ERR_MUST_CHANGE (correct password, reset by an
+ * administrator), CM_ERR_UNAVAIL / CM_ERR_TIMEOUT.
+ *
+ * dir_user_passwd_set(): checks the password policy (why says which rule
+ * failed: CM_ERR_POLICY) and sets it with the Password Modify extended
+ * operation (RFC 3062) so that slapd hashes it.
+ */
+int	dir_user_passwd_verify(struct dir_pool *p, const char *uid,
+	    const char *pw, size_t pwlen) CM_WUR;
+int	dir_user_passwd_set(struct dir_pool *p, const char *uid,
+	    const char *pw, size_t pwlen, char *why, size_t whylen) CM_WUR;
+
+/*
+ * Password policy (NIST SP 800-63B-4): length in code points of the NFKC
+ * form (min per password_mfa_always, max password_max_len), no composition
+ * rules, and a blocklist: dictionary words (password_blocklist_file),
+ * common passwords, repetitive or sequential strings, and context words
+ * (ctx: uid, name, mail... NULL entries ignored).
+ */
+struct dir_pwpolicy;
+
+int	dir_pwpolicy_new(const struct dir_config *c,
+	    struct dir_pwpolicy **out) CM_WUR;
+void	dir_pwpolicy_free(struct dir_pwpolicy **pp);
+/* 0 acceptable; CM_ERR_POLICY with a reason in why; CM_ERR_INVAL for
+ * invalid UTF-8 or control characters. */
+int	dir_pwpolicy_check(const struct dir_pwpolicy *pp, const char *pw,
+	    size_t pwlen, const char *const *ctx, size_t nctx, char *why,
+	    size_t whylen) CM_WUR;
+/* NFKC form of UTF-8 input (rejects invalid UTF-8, NUL and C0/DEL
+ * controls).  *out is a secret: free with cm_freezero(*out, *outlen + 1).
+ * *ncp gets the number of code points. */
+int	dir_password_normalize(const char *pw, size_t pwlen, char **out,
+	    size_t *outlen, size_t *ncp) CM_WUR;
+
+/* ---- groups (ou=groups: groupOfNames; members are users or groups) ---- */
+enum dir_member_kind { DIR_MEMBER_USER, DIR_MEMBER_GROUP, DIR_MEMBER_OTHER };
+
+struct dir_member {
+	enum dir_member_kind	 kind;
+	char			*name;	/* uid or group name; NULL for OTHER */
+	char			*dn;
+};
+
+struct dir_group {
+	char			*dn;
+	char			*name;
+	char			*description;	/* NULL if none */
+	struct dir_member	*members;	/* direct members */
+	size_t			 nmembers;
+};
+
+int	dir_group_add(struct dir_pool *p, const char *name,
+	    const char *description) CM_WUR;
+int	dir_group_find(struct dir_pool *p, const char *name,
+	    struct dir_group **out) CM_WUR;
+void	dir_group_free(struct dir_group **g);
+/* The member must exist; CM_ERR_EXISTS if already a member; a group
+ * cannot contain itself. */
+int	dir_group_member_add(struct dir_pool *p, const char *group,
+	    enum dir_member_kind kind, const char *name) CM_WUR;
+/* CM_ERR_NOTFOUND if not a direct member. */
+int	dir_group_member_remove(struct dir_pool *p, const char *group,
+	    enum dir_member_kind kind, const char *name) CM_WUR;
+/* Names of the groups uid belongs to, directly or (nested != 0) through
+ * other groups, sorted; cycles are harmless.  Free with
+ * dir_names_free(). */
+int	dir_user_groups(struct dir_pool *p, const char *uid, int nested,
+	    char ***names, size_t *n) CM_WUR;
+/* 0 if uid is a member of group (nested as above), CM_ERR_NOTFOUND if not. */
+int	dir_group_is_member(struct dir_pool *p, const char *group,
+	    const char *uid, int nested) CM_WUR;
+void	dir_names_free(char ***names, size_t n);
+
+/* ---- devices (ou=devices: device + skmDevice) ---- */
+struct dir_device {
+	char		*dn;
+	char		*id;		/* cn */
+	char		*serial;	/* serialNumber */
+	char		*ip;		/* skmAssignedIP, NULL if none */
+	char		*owner_dn;	/* owner, NULL if none */
+	char		*owner_uid;	/* from owner_dn, NULL if not a user */
+	char		*compliance;	/* skmComplianceState, NULL if unknown */
+	char		*description;
+	enum dir_status	 status;
+};
+
+struct dir_device_new {
+	const char	*id;		/* required, dir_name_check() */
+	const char	*serial;	/* required, unique; PrintableString:
+					   A-Za-z0-9 '()+,-./:=? and space */
+	const char	*ip;		/* optional, IPv4 or IPv6 literal */
+	const char	*owner_uid;	/* optional, an existing user */
+	const char	*description;	/* optional */
+};
+
+int	dir_device_add(struct dir_pool *p, const struct dir_device_new *d) CM_WUR;
+int	dir_device_find(struct dir_pool *p, const char *id,
+	    struct dir_device **out) CM_WUR;
+int	dir_device_find_serial(struct dir_pool *p, const char *serial,
+	    struct dir_device **out) CM_WUR;
+int	dir_device_list(struct dir_pool *p, struct dir_device ***out,
+	    size_t *n) CM_WUR;
+/* state: compliant | noncompliant | unknown */
+int	dir_device_set_compliance(struct dir_pool *p, const char *id,
+	    const char *state) CM_WUR;
+int	dir_device_set_status(struct dir_pool *p, const char *id,
+	    enum dir_status s) CM_WUR;
+void	dir_device_free(struct dir_device **d);
+void	dir_device_list_free(struct dir_device ***v, size_t n);
+
+/* ---- RPA / service accounts (ou=rpa: account + skmServiceAccount) ---- */
+struct dir_rpa {
+	char		*dn;
+	char		*id;		/* uid */
+	char		*client_id;	/* skmClientId (= id) */
+	char		*owner_dn;
+	char		*owner_uid;
+	enum dir_status	 status;
+	enum dir_status	 owner_status;	/* DISABLED if the owner is gone */
+	char		*jwks;		/* JSON text, NULL if none */
+	char		*description;
+	char		**scopes;
+	size_t		 nscopes;
+};
+
+struct dir_rpa_new {
+	const char		*id;		/* required, dir_name_check() */
+	const char		*owner_uid;	/* required, an active user */
+	const char		*jwks;		/* optional JWK Set (JSON) */
+	const char *const	*scopes;	/* optional */
+	size_t			 nscopes;
+	const char		*description;	/* optional */
+};
+
+int	dir_rpa_add(struct dir_pool *p, const struct dir_rpa_new *r) CM_WUR;
+int	dir_rpa_find(struct dir_pool *p, const char *client_id,
+	    struct dir_rpa **out) CM_WUR;
+int	dir_rpa_set_status(struct dir_pool *p, const char *id,
+	    enum dir_status s) CM_WUR;
+/* Whether the RPA account may authenticate now: 0 if it and its owner are
+ * both active; CM_ERR_DISABLED otherwise; CM_ERR_NOTFOUND if unknown. */
+int	dir_rpa_check(struct dir_pool *p, const char *client_id) CM_WUR;
+void	dir_rpa_free(struct dir_rpa **r);
+
+/*
+ * Compare-and-swap on one value of a single-valued attribute: one LDAP
+ * modify that deletes old and adds new, which the server applies
+ * atomically, so of two concurrent swaps from the same old value exactly
+ * one succeeds; the other gets CM_ERR_CONFLICT.  old == NULL: the
+ * attribute must be absent; new == NULL: delete old.  dn must come from a
+ * search result (e.g. struct dir_user.dn) and lie under ldap_base; attr is
+ * an attribute name ([A-Za-z][A-Za-z0-9-]*).
+ */
+int	dir_cas_attr(struct dir_pool *p, const char *dn, const char *attr,
+	    const char *old, const char *new_value) CM_WUR;
+
+/* ---- protocol state (ou=state: skmState), see dir_state.c ---- */
+#define DIR_STATE_KEY_MAX	64		/* base64url characters */
+#define DIR_STATE_DATA_MAX	65536		/* JSON text */
+
+struct dir_state {
+	char	*data;		/* JSON text (wiped on free) */
+	char	*version;	/* for dir_state_update() */
+	char	*subject;	/* NULL if none */
+	char	*ref;		/* NULL if none */
+	int64_t	 expires;	/* seconds since the epoch */
+};
+enum dir_state_by { DIR_STATE_BY_SUBJECT, DIR_STATE_BY_REF };
+
+/* kind and key: [A-Za-z0-9_-]; CM_ERR_EXISTS when the key is taken (an
+ * add-only mark: the first node wins). */
+int	dir_state_add(struct dir_pool *p, const char *kind, const char *key,
+	    const char *subject, const char *ref, const char *data,
+	    int64_t expires) CM_WUR;
+/* CM_ERR_NOTFOUND when absent, or expired at now (now 0: no check). */
+int	dir_state_get(struct dir_pool *p, const char *kind, const char *key,
+	    int64_t now, struct dir_state **out) CM_WUR;
+/* Compare-and-swap: CM_ERR_CONFLICT when the version moved on,
+ * CM_ERR_NOTFOUND when the entry is gone.  new_version may be NULL. */
+int	dir_state_update(struct dir_pool *p, const char *kind, const char *key,
+	    const char *old_version, const char *data, int64_t expires,
+	    char **new_version) CM_WUR;
+/* CM_ERR_NOTFOUND when already gone (single use: one deleter wins). */
+int	dir_state_delete(struct dir_pool *p, const char *kind,
+	    const char *key) CM_WUR;
+/* Keys with this subject or ref (free with dir_names_free). */
+int	dir_state_find(struct dir_pool *p, const char *kind,
+	    enum dir_state_by by, const char *value, char ***keys, size_t *n)
+	    CM_WUR;
+/* Delete entries expired at now. */
+int	dir_state_prune(struct dir_pool *p, const char *kind, int64_t now,
+	    size_t *removed) CM_WUR;
+void	dir_state_free(struct dir_state **s);
+
+/* ---- OAuth clients (ou=clients: applicationProcess + skmOAuthClient) --- */
+struct dir_client {
+	char		*dn;
+	char		*client_id;
+	char		*name;			/* description */
+	char		**redirect_uris;
+	size_t		 nredirect_uris;
+	char		**grant_types;
+	size_t		 ngrant_types;
+	char		**scopes;
+	size_t		 nscopes;
+	char		*auth_method;		/* client_secret_basic|
+						   private_key_jwt */
+	char		*secret_hash;		/* NULL if none */
+	char		*jwks;			/* NULL if none */
+	char		*backchannel_logout_uri;	/* NULL if none */
+	char		*created;
+	enum dir_status	 status;
+};
+
+struct dir_client_new {
+	const char		*client_id;	/* dir_name_check() */
+	const char		*name;		/* optional */
+	const char *const	*redirect_uris;	/* https, or http loopback */
+	size_t			 nredirect_uris;
+	const char *const	*grant_types;
+	size_t			 ngrant_types;
+	const char *const	*scopes;
+	size_t			 nscopes;
+	const char		*auth_method;
+	const char		*secret_hash;	/* client_secret_basic */
+	const char		*jwks;		/* private_key_jwt */
+	const char		*backchannel_logout_uri;	/* optional */
+};
+
+int	dir_client_add(struct dir_pool *p, const struct dir_client_new *c)
+	    CM_WUR;
+int	dir_client_find(struct dir_pool *p, const char *client_id,
+	    struct dir_client **out) CM_WUR;
+int	dir_client_list(struct dir_pool *p, struct dir_client ***out,
+	    size_t *n) CM_WUR;
+int	dir_client_set_status(struct dir_pool *p, const char *client_id,
+	    enum dir_status s) CM_WUR;
+void	dir_client_free(struct dir_client **c);
+void	dir_client_list_free(struct dir_client ***v, size_t n);
+
+#endif /* DIRECTORY_H */

@@ -1,0 +1,589 @@
+/*
+ * idp/authorize.c — the authorization endpoint and the login pages.
+ *
+ *   GET|POST /authorize  validate the request (OIDC Core §3.1.2.1, PKCE
+ *                        S256 required); reuse a live SSO session, else
+ *                        record a login transaction and 303 to /login
+ *   GET  /login?tx=      the login page of a transaction
+ *   POST /login          password check, session, code, 303 to the client
+ *
+ * Errors before client_id and redirect_uri are validated are shown to the
+ * user as a page and never redirected (RFC 6749 §4.1.2.1); after that they
+ * go back to the client with error, state and iss (RFC 9207).
+ *
+ * A login transaction ("tx" state, login_timeout) holds the validated
+ * request and a CSRF token.  The browser carries its id both in the
+ * __Host-skm_tx cookie and in the form; POST /login requires both to agree
+ * and the CSRF token to match (constant time).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idp_int.h"
+
+/* Request parameters kept in the transaction and the code. */
+static const char *const kept[] = {
+	"client_id", "redirect_uri", "scope", "state", "nonce",
+	"code_challenge", "max_age", "acr_values", "claims", "ui_locales",
+	"login_hint", "prompt", NULL
+};
+
+struct areq {
+	struct brk_req		*r;
+	struct brk_form		*form;		/* POST */
+	json_t			*req;		/* validated parameters */
+	struct idp_client	*client;
+};
+
+/* One parameter from the query (GET) or the form (POST). */
+static int
+param(struct areq *a, const char *name, const char **out)
+{
+	int rc;
+
+	if (a->form != NULL)
+		rc = brk_form_get(a->form, name, out);
+	else
+		rc = brk_req_query(a->r, name, out);
+	if (rc == 0 && strlen(*out) > IDP_PARAM_MAX)
+		rc = CM_ERR_RANGE;
+	if (rc == 0 && !brk_utf8_valid((const uint8_t *)*out, strlen(*out)))
+		rc = CM_ERR_INVAL;
+	return rc;
+}
+
+static void
+show_error(struct brk_req *r, enum cm_eid id, const char *why)
+{
+	cm_info(brk_req_id(r), "authorize.refused", "{s:s}", "reason", why);
+	brk_resp_error(r, id, why);
+}
+
+/* Error back to the client (redirect URI already validated). */
+static void
+redirect_error(struct idp *idp, struct areq *a, const char *error,
+    const char *desc)
+{
+	const char *uri = json_string_value(json_object_get(a->req,
+	    "redirect_uri"));
+	const char *state = json_string_value(json_object_get(a->req,
+	    "state"));
+	struct cm_buf b;
+
+	cm_info(brk_req_id(a->r), "authorize.error", "{s:s, s:s, s:s}",
+	    "client_id", a->client->client_id, "error", error,
+	    "description", desc);
+	cm_buf_init(&b, 8192, 0);
+	if (cm_buf_append(&b, uri, strlen(uri)) != 0 ||
+	    idp_url_add(&b, "error", error) != 0 ||
+	    idp_url_add(&b, "error_description", desc) != 0 ||
+	    (state != NULL && idp_url_add(&b, "state", state) != 0) ||
+	    idp_url_add(&b, "iss", idp->issuer) != 0 ||
+	    cm_buf_cstr(&b) != 0) {
+		cm_buf_free(&b);
+		brk_resp_error(a->r, CM_E_INTERNAL, NULL);
+		return;
+	}
+	idp_redirect(a->r, (char *)b.data);
+	cm_buf_free(&b);
+}
+
+/* Validate client_id and redirect_uri; on failure the page is set. */
+static int
+check_client(struct idp *idp, struct areq *a)
+{
+	const char *cid = NULL, *uri = NULL;
+	int rc;
+
+	if (param(a, "client_id", &cid) != 0) {
+		show_error(a->r, CM_E_OAUTH_INVALID_REQUEST,
+		    "client_id missing, repeated or malformed");
+		return -1;
+	}
+	if ((rc = idp_client_load(idp, cid, &a->client)) != 0) {
+		if (rc == CM_ERR_UNAVAIL || rc == CM_ERR_TIMEOUT)
+			show_error(a->r, CM_E_DIR_UNAVAILABLE, "directory");
+		else
+			show_error(a->r, CM_E_OAUTH_INVALID_CLIENT,
+			    "unknown client");
+		return -1;
+	}
+	if (!a->client->active || a->client->is_rpa) {
+		show_error(a->r, CM_E_OAUTH_UNAUTHORIZED_CLIENT,
+		    "client disabled or not a relying party");
+		return -1;
+	}
+	if (param(a, "redirect_uri", &uri) != 0 ||
+	    !idp_client_redirect_ok(a->client, uri)) {
+		show_error(a->r, CM_E_OAUTH_INVALID_REQUEST,
+		    "redirect_uri missing or not registered for this client");
+		return -1;
+	}
+	/* from here on, errors are redirected to this (validated) URI */
+	if ((a->req = json_pack("{s:s, s:s}", "client_id", cid,
+	    "redirect_uri", uri)) == NULL) {
+		brk_resp_error(a->r, CM_E_INTERNAL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Validate everything else; fills a->req.  Returns 0, or -1 with the
+ * error redirect set. */
+static int
+check_request(struct idp *idp, struct areq *a)
+{
+	const char *v = NULL, *scope = NULL;
+	const char *const *k;
+	long long n;
+	int rc;
+
+	for (k = kept; *k != NULL; k++) {
+		rc = param(a, *k, &v);
+		if (rc == CM_ERR_NOTFOUND)
+			continue;
+		if (rc != 0) {
+			redirect_error(idp, a, "invalid_request",
+			    "a parameter is repeated or malformed");
+			return -1;
+		}
+		json_object_set_new(a->req, *k, json_string(v));
+	}
+	if (param(a, "request", &v) != CM_ERR_NOTFOUND) {
+		redirect_error(idp, a, "request_not_supported",
+		    "request objects are not supported");
+		return -1;
+	}
+	if (param(a, "request_uri", &v) != CM_ERR_NOTFOUND) {
+		redirect_error(idp, a, "request_uri_not_supported",
+		    "request_uri is not supported");
+		return -1;
+	}
+	if (param(a, "response_type", &v) != 0) {
+		redirect_error(idp, a, "invalid_request",
+		    "response_type is required");
+		return -1;
+	}
+	if (strcmp(v, "code") != 0) {
+		redirect_error(idp, a, "unsupported_response_type",
+		    "only response_type=code is supported");
+		return -1;
+	}
+	if (param(a, "response_mode", &v) == 0 && strcmp(v, "query") != 0) {
+		redirect_error(idp, a, "invalid_request",
+		    "only response_mode=query is supported");
+		return -1;
+	}
+	if (!idp_client_grant_ok(a->client, "authorization_code")) {
+		redirect_error(idp, a, "unauthorized_client",
+		    "this client may not use the authorization code grant");
+		return -1;
+	}
+	scope = json_string_value(json_object_get(a->req, "scope"));
+	if (scope == NULL || !idp_scope_has(scope, "openid")) {
+		redirect_error(idp, a, "invalid_scope",
+		    "scope must include openid");
+		return -1;
+	}
+	if (!idp_scope_subset(scope, a->client->scopes, a->client->nscopes)) {
+		redirect_error(idp, a, "invalid_scope",
+		    "a requested scope is not allowed for this client");
+		return -1;
+	}
+	/* PKCE: S256 required for every client (RFC 7636, RFC 9700) */
+	v = json_string_value(json_object_get(a->req, "code_challenge"));
+	if (v == NULL) {
+		redirect_error(idp, a, "invalid_request",
+		    "code_challenge is required (PKCE)");
+		return -1;
+	}
+	if (param(a, "code_challenge_method", &v) != 0 ||
+	    strcmp(v, "S256") != 0) {
+		redirect_error(idp, a, "invalid_request",
+		    "code_challenge_method must be S256");
+		return -1;
+	}
+	v = json_string_value(json_object_get(a->req, "code_challenge"));
+	if (strlen(v) != 43 || !idp_pkce_valid(v)) {
+		redirect_error(idp, a, "invalid_request",
+		    "code_challenge is malformed");
+		return -1;
+	}
+	if ((v = json_string_value(json_object_get(a->req, "max_age"))) !=
+	    NULL) {
+		if (cm_parse_ll(v, 0, 100L * 365 * 86400, &n) != 0) {
+			redirect_error(idp, a, "invalid_request",
+			    "max_age must be a non-negative integer");
+			return -1;
+		}
+		json_object_set_new(a->req, "max_age", json_integer(n));
+	}
+	if ((v = json_string_value(json_object_get(a->req, "prompt"))) !=
+	    NULL) {
+		int none = idp_scope_has(v, "none");
+
+		if (none && strcmp(v, "none") != 0) {
+			redirect_error(idp, a, "invalid_request",
+			    "prompt=none cannot be combined");
+			return -1;
+		}
+	}
+	if ((v = json_string_value(json_object_get(a->req, "claims"))) !=
+	    NULL) {
+		json_error_t jerr;
+		json_t *c = json_loads(v, JSON_REJECT_DUPLICATES, &jerr);
+
+		if (!json_is_object(c)) {
+			json_decref(c);
+			redirect_error(idp, a, "invalid_request",
+			    "claims is not a JSON object");
+			return -1;
+		}
+		json_object_set_new(a->req, "claims", c);
+	}
+	return 0;
+}
+
+/* Does the live session satisfy the request (prompt, max_age)? */
+static int
+session_fits(const json_t *req, const struct idp_session *s, int64_t now)
+{
+	const char *prompt = json_string_value(json_object_get(req, "prompt"));
+	json_t *ma = json_object_get(req, "max_age");
+
+	if (prompt != NULL && idp_scope_has(prompt, "login"))
+		return 0;
+	if (json_is_integer(ma) && now - s->auth_time > json_integer_value(ma))
+		return 0;
+	return 1;
+}
+
+/*
+ * Issue an authorization code for the request in this session and send the
+ * browser back to the client.
+ */
+static void
+issue_code(struct idp *idp, struct brk_req *r, json_t *req,
+    struct idp_session *s, const char *client_id)
+{
+	const char *uri = json_string_value(json_object_get(req,
+	    "redirect_uri"));
+	const char *state = json_string_value(json_object_get(req, "state"));
+	char *code = NULL, *data = NULL, key[44];
+	struct cm_buf b;
+	json_t *o;
+	int64_t now = cm_time();
+	int rc;
+
+	cm_buf_init(&b, 8192, 0);
+	o = json_pack("{s:O, s:s, s:s, s:s, s:I, s:i, s:O, s:b}",
+	    "req", req, "uid", s->uid, "sid", s->sid, "session", s->key,
+	    "auth_time", (json_int_t)s->auth_time, "aal", s->aal,
+	    "amr", s->amr, "used", 0);
+	if (o == NULL || (data = json_dumps(o, JSON_COMPACT)) == NULL ||
+	    idp_random_token(&code) != 0 || idp_hash_key(code, key) != 0) {
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
+		goto out;
+	}
+	if ((rc = dir_state_add(idp->dir, IDP_ST_CODE, key, s->uid, s->sid,
+	    data, now + idp->cfg->code_ttl)) != 0) {
+		brk_resp_error(r, rc == CM_ERR_UNAVAIL || rc == CM_ERR_TIMEOUT ?
+		    CM_E_DIR_UNAVAILABLE : CM_E_INTERNAL, NULL);
+		goto out;
+	}
+	if (idp_session_add_client(idp, s, client_id) != 0)
+		cm_warn(brk_req_id(r), "session.client_not_recorded",
+		    "{s:s}", "client_id", client_id);
+	if (cm_buf_append(&b, uri, strlen(uri)) != 0 ||
+	    idp_url_add(&b, "code", code) != 0 ||
+	    (state != NULL && idp_url_add(&b, "state", state) != 0) ||
+	    idp_url_add(&b, "iss", idp->issuer) != 0 || cm_buf_cstr(&b) != 0) {
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
+		goto out;
+	}
+	if (cm_audit_emit(brk_req_id(r), "code.issued", "{s:s, s:s, s:s}",
+	    "client_id", client_id, "uid", s->uid, "sid", s->sid) != 0) {
+		if (dir_state_delete(idp->dir, IDP_ST_CODE, key) != 0)
+			cm_err(brk_req_id(r), "code.delete_failed", NULL);
+		brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
+		goto out;
+	}
+	idp_redirect(r, (char *)b.data);
+ out:
+	cm_buf_free(&b);
+	cm_strfree(&code);
+	free(data);
+	json_decref(o);
+}
+
+static enum idp_lang
+req_lang(struct brk_req *r, const json_t *req, const char *explicit_lang)
+{
+	return idp_lang_pick(explicit_lang,
+	    json_string_value(json_object_get(req, "ui_locales")),
+	    brk_req_header(r, "Accept-Language"));
+}
+
+static void
+start_login(struct idp *idp, struct areq *a)
+{
+	char *tx = NULL, *csrf = NULL, *data = NULL;
+	struct cm_buf b;
+	json_t *o;
+	int rc;
+
+	cm_buf_init(&b, 1024, 0);
+	o = json_pack("{s:O, s:s}", "req", a->req, "csrf", "");
+	if (o == NULL || idp_random_token(&tx) != 0 ||
+	    idp_random_token(&csrf) != 0) {
+		brk_resp_error(a->r, CM_E_INTERNAL, NULL);
+		goto out;
+	}
+	json_object_set_new(o, "csrf", json_string(csrf));
+	if ((data = json_dumps(o, JSON_COMPACT)) == NULL) {
+		brk_resp_error(a->r, CM_E_INTERNAL, NULL);
+		goto out;
+	}
+	if ((rc = dir_state_add(idp->dir, IDP_ST_TX, tx, NULL, NULL, data,
+	    cm_time() + idp->cfg->login_ttl)) != 0) {
+		brk_resp_error(a->r, rc == CM_ERR_UNAVAIL ||
+		    rc == CM_ERR_TIMEOUT ? CM_E_DIR_UNAVAILABLE :
+		    CM_E_INTERNAL, NULL);
+		goto out;
+	}
+	if (idp_set_cookie(a->r, IDP_COOKIE_TX, tx, (long)idp->cfg->login_ttl,
+	    "Lax") != 0 ||
+	    cm_buf_appendf(&b, "/login") != 0 ||
+	    idp_url_add(&b, "tx", tx) != 0 ||
+	    idp_url_add(&b, "lang", req_lang(a->r, a->req, NULL) ==
+	    IDP_LANG_EN ? "en" : "ja") != 0 || cm_buf_cstr(&b) != 0) {
+		brk_resp_error(a->r, CM_E_INTERNAL, NULL);
+		goto out;
+	}
+	idp_redirect(a->r, (char *)b.data);
+ out:
+	cm_buf_free(&b);
+	free(tx);
+	cm_strfree(&csrf);
+	free(data);
+	json_decref(o);
+}
+
+void
+idp_h_authorize(struct brk_app *app, struct brk_req *r, void *ctx)
+{
+	struct idp *idp = ctx;
+	struct areq a;
+	struct idp_session *s = NULL;
+	const char *prompt;
+	int rc;
+
+	(void)app;
+	memset(&a, 0, sizeof(a));
+	a.r = r;
+	if (strcmp(brk_req_method(r), "POST") == 0 &&
+	    (rc = brk_req_form(r, &a.form)) != 0) {
+		show_error(r, CM_E_OAUTH_INVALID_REQUEST,
+		    "malformed form body");
+		return;
+	}
+	if (check_client(idp, &a) != 0 || check_request(idp, &a) != 0)
+		goto out;
+	prompt = json_string_value(json_object_get(a.req, "prompt"));
+	rc = idp_session_current(idp, r, &s);
+	if (rc == 0 && session_fits(a.req, s, cm_time())) {
+		issue_code(idp, r, a.req, s, a.client->client_id);
+		goto out;
+	}
+	if (rc != 0 && rc != CM_ERR_NOTFOUND) {
+		brk_resp_error(r, CM_E_DIR_UNAVAILABLE, NULL);
+		goto out;
+	}
+	if (prompt != NULL && strcmp(prompt, "none") == 0) {
+		redirect_error(idp, &a, "login_required",
+		    "no session that satisfies the request");
+		goto out;
+	}
+	start_login(idp, &a);
+ out:
+	idp_session_free(&s);
+	idp_client_free(&a.client);
+	json_decref(a.req);
+	brk_form_free(&a.form);
+}
+
+/* The transaction named by the form or query, checked against the cookie. */
+static int
+load_tx(struct idp *idp, struct brk_req *r, const char *tx, json_t **out)
+{
+	const char *cookie = brk_req_cookie(r, IDP_COOKIE_TX);
+	struct dir_state *st = NULL;
+	json_error_t jerr;
+	int rc;
+
+	*out = NULL;
+	if (tx == NULL || cookie == NULL || strlen(tx) != 43 ||
+	    !cm_ct_streq(tx, cookie))
+		return CM_ERR_DENIED;
+	if ((rc = dir_state_get(idp->dir, IDP_ST_TX, tx, cm_time(), &st)) != 0)
+		return rc;
+	*out = json_loads(st->data, JSON_REJECT_DUPLICATES, &jerr);
+	dir_state_free(&st);
+	return *out != NULL ? 0 : CM_ERR_INVAL;
+}
+
+static void
+render_login(struct idp *idp, struct brk_req *r, const char *tx,
+    json_t *txo, enum idp_lang lang, const char *username, enum cm_eid err)
+{
+	struct idp_login_page pg;
+	struct idp_client *c = NULL;
+	json_t *req = json_object_get(txo, "req");
+	char *html = NULL;
+	int status = 200;
+
+	memset(&pg, 0, sizeof(pg));
+	pg.lang = lang;
+	pg.tx = tx;
+	pg.csrf = json_string_value(json_object_get(txo, "csrf"));
+	pg.username = username ? username :
+	    json_string_value(json_object_get(req, "login_hint"));
+	pg.request_id = brk_req_id(r);
+	if (idp_client_load(idp, json_string_value(json_object_get(req,
+	    "client_id")), &c) == 0)
+		pg.client_name = c->name ? c->name : c->client_id;
+	else
+		pg.client_name = "?";
+	if (err != CM_E_OK) {
+		pg.error = cm_errcat_get(err);
+		status = pg.error->http_status;
+	}
+	if (idp_page_login(&pg, &html) != 0)
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
+	else {
+		(void)brk_resp_header(r, "Content-Language",
+		    lang == IDP_LANG_EN ? "en" : "ja");
+		brk_resp_body(r, status, "text/html; charset=utf-8", html,
+		    strlen(html));
+	}
+	free(html);
+	idp_client_free(&c);
+}
+
+void
+idp_h_login_get(struct brk_app *app, struct brk_req *r, void *ctx)
+{
+	struct idp *idp = ctx;
+	const char *tx = NULL, *lang = NULL;
+	json_t *txo = NULL;
+	int rc;
+
+	(void)app;
+	if (brk_req_query(r, "tx", &tx) != 0) {
+		brk_resp_error(r, CM_E_OAUTH_INVALID_REQUEST, "tx");
+		return;
+	}
+	if (brk_req_query(r, "lang", &lang) != 0)
+		lang = NULL;
+	if ((rc = load_tx(idp, r, tx, &txo)) != 0) {
+		brk_resp_error(r, rc == CM_ERR_UNAVAIL ? CM_E_DIR_UNAVAILABLE :
+		    CM_E_LOGIN_EXPIRED, NULL);
+		return;
+	}
+	render_login(idp, r, tx, txo, req_lang(r, json_object_get(txo, "req"),
+	    lang), NULL, CM_E_OK);
+	json_decref(txo);
+}
+
+static enum cm_eid
+login_error(int rc)
+{
+	switch (rc) {
+	case CM_ERR_LOCKED:	return CM_E_ACCOUNT_LOCKED;
+	case CM_ERR_DISABLED:	return CM_E_ACCOUNT_DISABLED;
+	case CM_ERR_EXPIRED:
+	case DIR_ERR_MUST_CHANGE: return CM_E_PASSWORD_EXPIRED;
+	case CM_ERR_UNAVAIL:
+	case CM_ERR_TIMEOUT:	return CM_E_DIR_UNAVAILABLE;
+	default:		return CM_E_LOGIN_FAILED;
+	}
+}
+
+void
+idp_h_login_post(struct brk_app *app, struct brk_req *r, void *ctx)
+{
+	struct idp *idp = ctx;
+	struct brk_form *f = NULL;
+	struct idp_session *s = NULL;
+	const char *tx = NULL, *csrf = NULL, *user = NULL, *pw = NULL;
+	const char *lang = NULL, *cid;
+	json_t *txo = NULL, *amr = NULL, *req;
+	enum idp_lang l;
+	int rc;
+
+	if (brk_req_form(r, &f) != 0 || brk_form_get(f, "tx", &tx) != 0 ||
+	    brk_form_get(f, "csrf", &csrf) != 0) {
+		brk_resp_error(r, CM_E_CSRF, NULL);
+		goto out;
+	}
+	if (brk_form_get(f, "lang", &lang) != 0)
+		lang = NULL;
+	if ((rc = load_tx(idp, r, tx, &txo)) != 0) {
+		brk_resp_error(r, rc == CM_ERR_UNAVAIL ? CM_E_DIR_UNAVAILABLE :
+		    rc == CM_ERR_DENIED ? CM_E_CSRF : CM_E_LOGIN_EXPIRED, NULL);
+		goto out;
+	}
+	if (!cm_ct_streq(csrf, json_string_value(json_object_get(txo,
+	    "csrf")))) {
+		cm_warn(brk_req_id(r), "login.csrf_mismatch", NULL);
+		brk_resp_error(r, CM_E_CSRF, NULL);
+		goto out;
+	}
+	req = json_object_get(txo, "req");
+	cid = json_string_value(json_object_get(req, "client_id"));
+	l = req_lang(r, req, lang);
+	if (brk_form_get(f, "username", &user) != 0 ||
+	    brk_form_get(f, "password", &pw) != 0 || *pw == '\0' ||
+	    dir_name_check(user) != 0) {
+		brk_metrics_auth(app, "password", 0);
+		render_login(idp, r, tx, txo, l, user, CM_E_LOGIN_FAILED);
+		goto out;
+	}
+	rc = dir_user_passwd_verify(idp->dir, user, pw, strlen(pw));
+	brk_metrics_auth(app, "password", rc == 0);
+	if (rc != 0) {
+		enum cm_eid e = login_error(rc);
+
+		if (cm_audit_emit(brk_req_id(r), "login.failure",
+		    "{s:s, s:s, s:s, s:s}", "uid", user, "method", "password",
+		    "client_id", cid, "reason", cm_strerror(rc)) != 0)
+			e = CM_E_AUDIT_UNAVAILABLE;
+		render_login(idp, r, tx, txo, l, user, e);
+		goto out;
+	}
+	if ((amr = json_pack("[s]", "pwd")) == NULL ||
+	    (rc = idp_session_create(idp, r, user, 1, amr, &s)) != 0) {
+		brk_resp_error(r, rc == CM_ERR_UNAVAIL || rc == CM_ERR_TIMEOUT ?
+		    CM_E_DIR_UNAVAILABLE : CM_E_INTERNAL, NULL);
+		goto out;
+	}
+	if (cm_audit_emit(brk_req_id(r), "login.success",
+	    "{s:s, s:s, s:s, s:s, s:i}", "uid", user, "method", "password",
+	    "client_id", cid, "sid", s->sid, "aal", s->aal) != 0) {
+		if (idp_session_end(idp, r, s) != 0)
+			cm_err(brk_req_id(r), "session.end_failed", NULL);
+		brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
+		goto out;
+	}
+	/* the transaction is spent; its cookie goes too */
+	if (dir_state_delete(idp->dir, IDP_ST_TX, tx) != 0)
+		cm_warn(brk_req_id(r), "login.tx_delete_failed", NULL);
+	(void)idp_set_cookie(r, IDP_COOKIE_TX, "", 0, "Lax");
+	issue_code(idp, r, req, s, cid);
+ out:
+	json_decref(amr);
+	json_decref(txo);
+	idp_session_free(&s);
+	brk_form_free(&f);
+}

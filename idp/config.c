@@ -1,0 +1,118 @@
+/* idp/config.c — the IdP's configuration keys. */
+#include <stdio.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "idp_int.h"
+
+void
+idp_config_defaults(struct idp_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->code_ttl = 60;
+	c->access_ttl = 300;
+	c->id_ttl = 300;
+	c->refresh_ttl = 8 * 3600;
+	c->login_ttl = 600;
+	c->assertion_max_age = 300;
+	/* NIST SP 800-63B-4 reauthentication: AAL1 30 d; AAL2 24 h overall,
+	 * 1 h idle; AAL3 12 h overall, 15 min idle. */
+	c->session_max[1] = 30 * 86400;
+	c->session_idle[1] = 30 * 86400;
+	c->session_max[2] = 24 * 3600;
+	c->session_idle[2] = 3600;
+	c->session_max[3] = 12 * 3600;
+	c->session_idle[3] = 15 * 60;
+	c->backchannel_logout = 1;
+}
+
+static const struct {
+	const char	*key;
+	size_t		 off;
+	long long	 min, max;
+} nums[] = {
+	{ "code_lifetime", offsetof(struct idp_config, code_ttl), 5,
+	    IDP_CODE_TTL_MAX },
+	{ "access_token_lifetime", offsetof(struct idp_config, access_ttl),
+	    30, IDP_ACCESS_TTL_MAX },
+	{ "id_token_lifetime", offsetof(struct idp_config, id_ttl), 30,
+	    IDP_ID_TTL_MAX },
+	{ "refresh_token_lifetime", offsetof(struct idp_config, refresh_ttl),
+	    60, IDP_REFRESH_TTL_MAX },
+	{ "login_timeout", offsetof(struct idp_config, login_ttl), 60, 3600 },
+	{ "client_assertion_max_age",
+	    offsetof(struct idp_config, assertion_max_age), 30, 3600 },
+	{ "session_idle_aal1", offsetof(struct idp_config, session_idle[1]),
+	    60, 30 * 86400 },
+	{ "session_max_aal1", offsetof(struct idp_config, session_max[1]),
+	    60, 30 * 86400 },
+	{ "session_idle_aal2", offsetof(struct idp_config, session_idle[2]),
+	    60, 3600 },
+	{ "session_max_aal2", offsetof(struct idp_config, session_max[2]),
+	    60, 24 * 3600 },
+	{ "session_idle_aal3", offsetof(struct idp_config, session_idle[3]),
+	    60, 15 * 60 },
+	{ "session_max_aal3", offsetof(struct idp_config, session_max[3]),
+	    60, 12 * 3600 },
+};
+
+int
+idp_config_set(void *obj, const char *key, const char *val, char *err,
+    size_t errlen)
+{
+	struct idp_config *c = obj;
+	long long n;
+	size_t i;
+
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(key, nums[i].key) != 0)
+			continue;
+		if (cm_parse_ll(val, nums[i].min, nums[i].max, &n) != 0) {
+			/* the caps are limits of the standards, not defaults */
+			snprintf(err, errlen, "%s: expected seconds from %lld "
+			    "to %lld", key, nums[i].min, nums[i].max);
+			return CM_ERR_INVAL;
+		}
+		*(unsigned *)(void *)((char *)c + nums[i].off) = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(key, "backchannel_logout") == 0) {
+		if (strcmp(val, "yes") == 0)
+			c->backchannel_logout = 1;
+		else if (strcmp(val, "no") == 0)
+			c->backchannel_logout = 0;
+		else {
+			snprintf(err, errlen, "%s: expected yes or no", key);
+			return CM_ERR_INVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "kek_file") == 0 || strcmp(key, "policy_file") == 0) {
+		char *dst = key[0] == 'k' ? c->kek_file : c->policy_file;
+
+		if (strlcpy(dst, val, sizeof(c->kek_file)) >=
+		    sizeof(c->kek_file)) {
+			snprintf(err, errlen, "%s: value too long", key);
+			return CM_ERR_RANGE;
+		}
+		return 0;
+	}
+	return CM_ERR_NOTFOUND;
+}
+
+int
+idp_config_check(void *obj, char *err, size_t errlen)
+{
+	struct idp_config *c = obj;
+	int aal;
+
+	for (aal = 1; aal <= 3; aal++) {
+		if (c->session_idle[aal] > c->session_max[aal]) {
+			snprintf(err, errlen, "session_idle_aal%d is longer "
+			    "than session_max_aal%d", aal, aal);
+			return CM_ERR_INVAL;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,71 @@
+/*
+ * idp/idp.h — the OpenID Connect provider: discovery, JWKS, the
+ * authorization endpoint and login pages, the token endpoint (authorization
+ * code + PKCE, refresh with rotation, client credentials), userinfo,
+ * introspection, revocation, RP-initiated and back-channel logout.
+ * Prefix idp_.
+ *
+ * State: nothing protocol-related lives only in memory.  Login
+ * transactions, SSO sessions, authorization codes, refresh-token families,
+ * client-assertion jtis and revoked access-token jtis are directory entries
+ * (dir_state_*), keyed by the SHA-256 of the bearer value, so any broker
+ * node sharing the directory serves any request and a restart loses
+ * nothing.
+ */
+#ifndef IDP_H
+#define IDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/broker.h"
+#include "tokens/tokens.h"
+
+/* Hard caps (never configurable above these). */
+#define IDP_CODE_TTL_MAX	60		/* seconds, OIDC/ASVS */
+#define IDP_ACCESS_TTL_MAX	3600
+#define IDP_ID_TTL_MAX		3600
+#define IDP_REFRESH_TTL_MAX	(30 * 86400)
+#define IDP_PARAM_MAX		2048		/* one request parameter */
+#define IDP_SCOPES_MAX		32
+
+/* Configuration keys (see docs/configuration.md). */
+struct idp_config {
+	unsigned	code_ttl;		/* code_lifetime */
+	unsigned	access_ttl;		/* access_token_lifetime */
+	unsigned	id_ttl;			/* id_token_lifetime */
+	unsigned	refresh_ttl;		/* refresh_token_lifetime */
+	unsigned	login_ttl;		/* login_timeout */
+	unsigned	assertion_max_age;	/* client_assertion_max_age */
+	unsigned	session_idle[4];	/* [aal] session_idle_aalN */
+	unsigned	session_max[4];		/* [aal] session_max_aalN */
+	int		backchannel_logout;	/* backchannel_logout */
+	char		kek_file[1024];		/* kek_file (TOTP secrets) */
+	char		policy_file[1024];	/* policy_file */
+};
+
+void	idp_config_defaults(struct idp_config *c);
+/* brk_config_ext handlers: 0 taken, CM_ERR_NOTFOUND not ours, else bad. */
+int	idp_config_set(void *c, const char *key, const char *val, char *err,
+	    size_t errlen);
+int	idp_config_check(void *c, char *err, size_t errlen);
+
+struct idp;
+
+/* Registers the routes on app (before brk_http_start).  The signer is
+ * borrowed and must outlive the idp. */
+int	idp_new(struct brk_app *app, const struct idp_config *cfg,
+	    tok_signer *signer, struct idp **out) CM_WUR;
+void	idp_free(struct idp **idp);
+
+/* PKCE (RFC 7636): 1 when verifier is well-formed and S256(verifier)
+ * equals challenge (constant time). */
+int	idp_pkce_s256_check(const char *verifier, const char *challenge);
+/* 1 when s is a well-formed code_challenge / code_verifier. */
+int	idp_pkce_valid(const char *s);
+
+/* Client secrets: SHA-256 of a 256-bit random value, "sha256:<b64url>". */
+int	idp_secret_new(char **secret, char **hash) CM_WUR;
+int	idp_secret_check(const char *secret, const char *hash);
+
+#endif /* IDP_H */

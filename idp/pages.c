@@ -1,0 +1,302 @@
+/*
+ * idp/pages.c — server-rendered HTML: the login page, the signed-out page
+ * and the stylesheet.  No framework, no inline script or style (the CSP
+ * forbids both); every interpolated value goes through brk_html_escape().
+ * Japanese and English, chosen by ui_locales, then Accept-Language, then
+ * Japanese.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "idp.h"
+#include "idp_int.h"
+
+static const char *const strings[][2] = {
+	/* IDP_S_* order: ja, en */
+	[IDP_S_SIGNIN] = { "サインイン", "Sign in" },
+	[IDP_S_TO_CONTINUE] = { "%s を利用するにはサインインしてください。",
+	    "Sign in to continue to %s." },
+	[IDP_S_USERNAME] = { "ユーザー名", "User name" },
+	[IDP_S_PASSWORD] = { "パスワード", "Password" },
+	[IDP_S_SUBMIT] = { "サインイン", "Sign in" },
+	[IDP_S_OTHER_LANG] = { "English", "日本語" },
+	[IDP_S_ERROR_CODE] = { "エラーコード", "Error code" },
+	[IDP_S_REQUEST_ID] = { "リクエスト ID", "Request ID" },
+	[IDP_S_SIGNED_OUT] = { "サインアウトしました。",
+	    "You have been signed out." },
+	[IDP_S_SIGNOUT] = { "サインアウト", "Sign out" },
+	[IDP_S_SIGNOUT_Q] = { "サインアウトしますか？",
+	    "Do you want to sign out?" },
+	[IDP_S_ACCOUNT] = { "アカウント", "Account" },
+	[IDP_S_SIGNED_IN_AS] = { "%s としてサインインしています。",
+	    "Signed in as %s." },
+	[IDP_S_LEVEL] = { "認証レベル", "Authentication level" },
+};
+
+const char *
+idp_str(enum idp_lang lang, enum idp_str id)
+{
+	return strings[id][lang == IDP_LANG_EN ? 1 : 0];
+}
+
+/* First supported tag in a space-separated ui_locales or a comma-separated
+ * Accept-Language list (q-values are taken in order given; browsers send
+ * them sorted). */
+static int
+lang_from_list(const char *s, enum idp_lang *out)
+{
+	while (s != NULL && *s != '\0') {
+		while (*s == ' ' || *s == ',')
+			s++;
+		if (strncasecmp(s, "ja", 2) == 0 &&
+		    (s[2] == '\0' || strchr(" ,;-", s[2]) != NULL)) {
+			*out = IDP_LANG_JA;
+			return 1;
+		}
+		if (strncasecmp(s, "en", 2) == 0 &&
+		    (s[2] == '\0' || strchr(" ,;-", s[2]) != NULL)) {
+			*out = IDP_LANG_EN;
+			return 1;
+		}
+		s += strcspn(s, " ,");
+	}
+	return 0;
+}
+
+enum idp_lang
+idp_lang_pick(const char *explicit_lang, const char *ui_locales,
+    const char *accept_language)
+{
+	enum idp_lang l = IDP_LANG_JA;
+
+	if (explicit_lang != NULL && lang_from_list(explicit_lang, &l))
+		return l;
+	if (ui_locales != NULL && lang_from_list(ui_locales, &l))
+		return l;
+	if (accept_language != NULL && lang_from_list(accept_language, &l))
+		return l;
+	return IDP_LANG_JA;
+}
+
+static int
+esc(struct cm_buf *b, const char *s)
+{
+	return brk_html_escape(b, s ? s : "");
+}
+
+/* printf into the buffer with exactly one %s replaced by escaped text. */
+static int
+fmt1(struct cm_buf *b, const char *fmt, const char *arg)
+{
+	const char *p = strstr(fmt, "%s");
+	int r;
+
+	if (p == NULL)
+		return cm_buf_append(b, fmt, strlen(fmt));
+	if ((r = cm_buf_append(b, fmt, (size_t)(p - fmt))) != 0 ||
+	    (r = esc(b, arg)) != 0)
+		return r;
+	return cm_buf_append(b, p + 2, strlen(p + 2));
+}
+
+static int
+head(struct cm_buf *b, enum idp_lang lang, const char *title)
+{
+	int r;
+
+	r = cm_buf_appendf(b, "<!DOCTYPE html>\n<html lang=\"%s\"><head>"
+	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+	    "content=\"width=device-width, initial-scale=1\"><title>",
+	    lang == IDP_LANG_EN ? "en" : "ja");
+	r |= esc(b, title);
+	r |= cm_buf_appendf(b, " — Sekimori</title><link rel=\"stylesheet\" "
+	    "href=\"/static/sekimori.css\"></head><body><main class=\"card\">");
+	return r ? CM_ERR_RANGE : 0;
+}
+
+static int
+tail(struct cm_buf *b)
+{
+	return cm_buf_appendf(b, "</main></body></html>\n");
+}
+
+static int
+error_box(struct cm_buf *b, enum idp_lang lang, const struct cm_errdef *e,
+    const char *rid)
+{
+	int r = 0;
+
+	if (e == NULL)
+		return 0;
+	r |= cm_buf_appendf(b, "<div class=\"error\" role=\"alert\" "
+	    "id=\"error\"><p>");
+	r |= esc(b, lang == IDP_LANG_EN ? e->msg_en : e->msg_ja);
+	r |= cm_buf_appendf(b, "</p><dl class=\"trace\"><dt>");
+	r |= esc(b, idp_str(lang, IDP_S_ERROR_CODE));
+	r |= cm_buf_appendf(b, "</dt><dd><code>%s</code></dd><dt>", e->code);
+	r |= esc(b, idp_str(lang, IDP_S_REQUEST_ID));
+	r |= cm_buf_appendf(b, "</dt><dd><code>");
+	r |= esc(b, rid);
+	r |= cm_buf_appendf(b, "</code></dd></dl></div>");
+	return r ? CM_ERR_RANGE : 0;
+}
+
+int
+idp_page_login(const struct idp_login_page *pg, char **html)
+{
+	struct cm_buf b;
+	enum idp_lang lang = pg->lang;
+	int r = 0;
+
+	*html = NULL;
+	cm_buf_init(&b, 64 * 1024, 0);
+	r |= head(&b, lang, idp_str(lang, IDP_S_SIGNIN));
+	r |= cm_buf_appendf(&b, "<h1>");
+	r |= esc(&b, idp_str(lang, IDP_S_SIGNIN));
+	r |= cm_buf_appendf(&b, "</h1><p class=\"lead\">");
+	r |= fmt1(&b, idp_str(lang, IDP_S_TO_CONTINUE), pg->client_name);
+	r |= cm_buf_appendf(&b, "</p>");
+	r |= error_box(&b, lang, pg->error, pg->request_id);
+	r |= cm_buf_appendf(&b, "<form method=\"post\" action=\"/login\" "
+	    "autocomplete=\"on\"><input type=\"hidden\" name=\"tx\" value=\"");
+	r |= esc(&b, pg->tx);
+	r |= cm_buf_appendf(&b, "\"><input type=\"hidden\" name=\"csrf\" "
+	    "value=\"");
+	r |= esc(&b, pg->csrf);
+	r |= cm_buf_appendf(&b, "\"><input type=\"hidden\" name=\"lang\" "
+	    "value=\"%s\">", lang == IDP_LANG_EN ? "en" : "ja");
+	r |= cm_buf_appendf(&b, "<label for=\"username\">");
+	r |= esc(&b, idp_str(lang, IDP_S_USERNAME));
+	r |= cm_buf_appendf(&b, "</label><input id=\"username\" "
+	    "name=\"username\" type=\"text\" autocomplete=\"username\" "
+	    "autocapitalize=\"none\" spellcheck=\"false\" required "
+	    "maxlength=\"64\" value=\"");
+	r |= esc(&b, pg->username);
+	r |= cm_buf_appendf(&b, "\"%s>", (pg->username == NULL ||
+	    pg->username[0] == '\0') ? " autofocus" : "");
+	r |= cm_buf_appendf(&b, "<label for=\"password\">");
+	r |= esc(&b, idp_str(lang, IDP_S_PASSWORD));
+	r |= cm_buf_appendf(&b, "</label><input id=\"password\" "
+	    "name=\"password\" type=\"password\" "
+	    "autocomplete=\"current-password\" required maxlength=\"1024\"%s>",
+	    (pg->username != NULL && pg->username[0] != '\0') ?
+	    " autofocus" : "");
+	r |= cm_buf_appendf(&b, "<button type=\"submit\">");
+	r |= esc(&b, idp_str(lang, IDP_S_SUBMIT));
+	r |= cm_buf_appendf(&b, "</button></form><p class=\"lang\">"
+	    "<a href=\"/login?tx=");
+	r |= esc(&b, pg->tx);
+	r |= cm_buf_appendf(&b, "&amp;lang=%s\" lang=\"%s\" hreflang=\"%s\">",
+	    lang == IDP_LANG_EN ? "ja" : "en", lang == IDP_LANG_EN ? "ja" : "en",
+	    lang == IDP_LANG_EN ? "ja" : "en");
+	r |= esc(&b, idp_str(lang, IDP_S_OTHER_LANG));
+	r |= cm_buf_appendf(&b, "</a></p>");
+	r |= tail(&b);
+	if (r != 0 || cm_buf_cstr(&b) != 0) {
+		cm_buf_free(&b);
+		return CM_ERR_RANGE;
+	}
+	*html = (char *)b.data;
+	return 0;
+}
+
+int
+idp_page_message(enum idp_lang lang, const char *title, const char *msg,
+    char **html)
+{
+	struct cm_buf b;
+	int r = 0;
+
+	*html = NULL;
+	cm_buf_init(&b, 16 * 1024, 0);
+	r |= head(&b, lang, title);
+	r |= cm_buf_appendf(&b, "<h1>");
+	r |= esc(&b, title);
+	r |= cm_buf_appendf(&b, "</h1><p class=\"lead\" role=\"status\">");
+	r |= esc(&b, msg);
+	r |= cm_buf_appendf(&b, "</p>");
+	r |= tail(&b);
+	if (r != 0 || cm_buf_cstr(&b) != 0) {
+		cm_buf_free(&b);
+		return CM_ERR_RANGE;
+	}
+	*html = (char *)b.data;
+	return 0;
+}
+
+static int
+hidden(struct cm_buf *b, const char *name, const char *value)
+{
+	int r = 0;
+
+	if (value == NULL)
+		return 0;
+	r |= cm_buf_appendf(b, "<input type=\"hidden\" name=\"%s\" "
+	    "value=\"", name);
+	r |= esc(b, value);
+	r |= cm_buf_appendf(b, "\">");
+	return r ? CM_ERR_RANGE : 0;
+}
+
+int
+idp_page_logout_confirm(enum idp_lang lang, const char *csrf,
+    const char *uri, const char *state, const char *client_id, char **html)
+{
+	struct cm_buf b;
+	int r = 0;
+
+	*html = NULL;
+	cm_buf_init(&b, 16 * 1024, 0);
+	r |= head(&b, lang, idp_str(lang, IDP_S_SIGNOUT));
+	r |= cm_buf_appendf(&b, "<h1>");
+	r |= esc(&b, idp_str(lang, IDP_S_SIGNOUT));
+	r |= cm_buf_appendf(&b, "</h1><p class=\"lead\">");
+	r |= esc(&b, idp_str(lang, IDP_S_SIGNOUT_Q));
+	r |= cm_buf_appendf(&b, "</p><form method=\"post\" "
+	    "action=\"/logout\">");
+	r |= hidden(&b, "csrf", csrf);
+	r |= hidden(&b, "post_logout_redirect_uri", uri);
+	r |= hidden(&b, "state", state);
+	r |= hidden(&b, "client_id", client_id);
+	r |= hidden(&b, "ui_locales", lang == IDP_LANG_EN ? "en" : "ja");
+	r |= cm_buf_appendf(&b, "<button type=\"submit\" autofocus>");
+	r |= esc(&b, idp_str(lang, IDP_S_SIGNOUT));
+	r |= cm_buf_appendf(&b, "</button></form>");
+	r |= tail(&b);
+	if (r != 0 || cm_buf_cstr(&b) != 0) {
+		cm_buf_free(&b);
+		return CM_ERR_RANGE;
+	}
+	*html = (char *)b.data;
+	return 0;
+}
+
+/* Contrast: text #1a1a1a on #ffffff (17:1), links and buttons #0b4f9c on
+ * white (8.6:1), white on #0b4f9c for buttons; visible focus rings. */
+const char idp_stylesheet[] =
+	":root{color-scheme:light}"
+	"*{box-sizing:border-box}"
+	"body{margin:0;background:#eef1f5;color:#1a1a1a;font:16px/1.6 "
+	"system-ui,-apple-system,'Hiragino Sans','Noto Sans JP',sans-serif}"
+	".card{max-width:26rem;margin:4rem auto;padding:2rem;background:#fff;"
+	"border:1px solid #c9d1db;border-radius:8px}"
+	"h1{font-size:1.5rem;margin:0 0 1rem}"
+	".lead{margin:0 0 1.5rem}"
+	"label{display:block;font-weight:600;margin:1rem 0 .25rem}"
+	"input[type=text],input[type=password]{width:100%;padding:.6rem;"
+	"font:inherit;border:1px solid #6b7785;border-radius:4px}"
+	"button{margin-top:1.5rem;width:100%;padding:.7rem;font:inherit;"
+	"font-weight:600;color:#fff;background:#0b4f9c;border:0;"
+	"border-radius:4px;cursor:pointer}"
+	"button:hover{background:#093f7d}"
+	"a{color:#0b4f9c}"
+	":focus-visible{outline:3px solid #f0a500;outline-offset:2px}"
+	".error{border-left:4px solid #b3261e;background:#fdecea;"
+	"padding:.5rem 1rem;margin:0 0 1rem}"
+	".trace{display:grid;grid-template-columns:auto 1fr;gap:0 1rem;"
+	"font-size:.875rem;margin:.5rem 0 0}"
+	".trace dt{font-weight:600}.trace dd{margin:0}"
+	".lang{margin-top:1.5rem;text-align:right}"
+	".hint{font-size:.875rem;color:#3d4651}";

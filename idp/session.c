@@ -1,0 +1,254 @@
+/*
+ * idp/session.c — SSO sessions.
+ *
+ * The cookie (__Host-skm_session: Secure, HttpOnly, SameSite=Lax, Path=/)
+ * holds 256 random bits; the directory holds only their SHA-256 as the key
+ * of a state entry, so reading the directory yields no usable cookie.  The
+ * entry's JSON: {"sid","uid","auth_time","created","last_seen","aal","amr",
+ * "clients":[...],"csrf"}.  Idle and absolute timeouts depend on the level
+ * reached (idp_config.session_idle/max, NIST SP 800-63B-4 defaults).  A new
+ * login always creates a new session (no fixation).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idp_int.h"
+#include "assurance.h"
+
+/* last_seen is written back at most this often (one directory write per
+ * minute per active session, not one per request). */
+#define IDP_SESSION_TOUCH	60
+
+void
+idp_session_free(struct idp_session **sp)
+{
+	struct idp_session *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	free(s->sid);
+	free(s->uid);
+	free(s->version);
+	json_decref(s->amr);
+	json_decref(s->data);
+	free(s);
+	*sp = NULL;
+}
+
+static int
+session_from_state(const char *key, struct dir_state *st,
+    struct idp_session **out)
+{
+	struct idp_session *s;
+	json_error_t jerr;
+	json_t *o;
+	const char *sid = NULL, *uid = NULL;
+	json_int_t at = 0, cr = 0, ls = 0, aal = 0;
+	json_t *amr = NULL;
+
+	*out = NULL;
+	o = json_loads(st->data, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL || json_unpack_ex(o, &jerr, 0,
+	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "sid", &sid, "uid", &uid,
+	    "auth_time", &at, "created", &cr, "last_seen", &ls, "aal", &aal,
+	    "amr", &amr) != 0 || !json_is_array(amr) || aal < 1 || aal > 3) {
+		json_decref(o);
+		return CM_ERR_INVAL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->sid = strdup(sid)) == NULL || (s->uid = strdup(uid)) == NULL ||
+	    (s->version = strdup(st->version)) == NULL) {
+		if (s != NULL) {
+			free(s->sid);
+			free(s->uid);
+			free(s);
+		}
+		json_decref(o);
+		return CM_ERR_NOMEM;
+	}
+	memcpy(s->key, key, sizeof(s->key));
+	s->auth_time = at;
+	s->created = cr;
+	s->last_seen = ls;
+	s->aal = (int)aal;
+	s->amr = json_incref(amr);
+	s->data = o;
+	*out = s;
+	return 0;
+}
+
+int
+idp_session_get(struct idp *idp, const char *key, struct idp_session **out)
+{
+	struct dir_state *st = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = dir_state_get(idp->dir, IDP_ST_SESS, key, cm_time(),
+	    &st)) != 0)
+		return r;
+	r = session_from_state(key, st, out);
+	dir_state_free(&st);
+	return r;
+}
+
+int
+idp_session_current(struct idp *idp, struct brk_req *r,
+    struct idp_session **out)
+{
+	const struct idp_config *cfg = idp->cfg;
+	const char *cookie = brk_req_cookie(r, IDP_COOKIE_SESSION);
+	struct idp_session *s = NULL;
+	char key[44];
+	int64_t now = cm_time();
+	int rc;
+
+	*out = NULL;
+	if (cookie == NULL || strlen(cookie) != 43)
+		return CM_ERR_NOTFOUND;
+	if ((rc = idp_hash_key(cookie, key)) != 0)
+		return rc;
+	if ((rc = idp_session_get(idp, key, &s)) != 0)
+		return rc;
+	if (now - s->last_seen > (int64_t)cfg->session_idle[s->aal] ||
+	    now - s->created > (int64_t)cfg->session_max[s->aal]) {
+		cm_info(brk_req_id(r), "session.expired", "{s:s, s:s}",
+		    "sid", s->sid, "uid", s->uid);
+		if (dir_state_delete(idp->dir, IDP_ST_SESS, key) != 0)
+			cm_warn(brk_req_id(r), "session.delete_failed", NULL);
+		idp_session_free(&s);
+		return CM_ERR_NOTFOUND;
+	}
+	if (now - s->last_seen >= IDP_SESSION_TOUCH) {
+		json_object_set_new(s->data, "last_seen", json_integer(now));
+		/* a lost race only means another node touched it too */
+		if (idp_session_save(idp, s) == 0)
+			s->last_seen = now;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+idp_session_save(struct idp *idp, struct idp_session *s)
+{
+	char *data, *ver = NULL;
+	int64_t exp;
+	int r;
+
+	exp = s->created + idp->cfg->session_max[s->aal];
+	if ((data = json_dumps(s->data, JSON_COMPACT)) == NULL)
+		return CM_ERR_NOMEM;
+	r = dir_state_update(idp->dir, IDP_ST_SESS, s->key, s->version, data,
+	    exp, &ver);
+	free(data);
+	if (r == 0) {
+		free(s->version);
+		s->version = ver;
+	}
+	return r;
+}
+
+int
+idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
+    int aal, json_t *amr, struct idp_session **out)
+{
+	char *cookie = NULL, *sid = NULL, *csrf = NULL, *data = NULL;
+	char key[44];
+	int64_t now = cm_time();
+	json_t *o = NULL;
+	int rc = CM_ERR_INTERNAL;
+
+	*out = NULL;
+	if (aal < 1 || aal > 3)
+		return CM_ERR_INVAL;
+	if ((rc = idp_random_token(&cookie)) != 0 ||
+	    (rc = cm_random_b64url(16, &sid)) != 0 ||
+	    (rc = idp_random_token(&csrf)) != 0 ||
+	    (rc = idp_hash_key(cookie, key)) != 0)
+		goto out;
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:O, s:[], s:s}",
+	    "sid", sid, "uid", uid, "auth_time", (json_int_t)now,
+	    "created", (json_int_t)now, "last_seen", (json_int_t)now,
+	    "aal", aal, "amr", amr, "clients", "csrf", csrf);
+	if (o == NULL || (data = json_dumps(o, JSON_COMPACT)) == NULL) {
+		rc = CM_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = dir_state_add(idp->dir, IDP_ST_SESS, key, uid, sid, data,
+	    now + idp->cfg->session_max[aal])) != 0)
+		goto out;
+	if ((rc = idp_set_cookie(r, IDP_COOKIE_SESSION, cookie,
+	    (long)idp->cfg->session_max[aal], "Lax")) != 0)
+		goto out;
+	rc = idp_session_get(idp, key, out);	/* with its version */
+ out:
+	cm_strfree(&cookie);
+	cm_strfree(&csrf);
+	free(sid);
+	free(data);
+	json_decref(o);
+	return rc;
+}
+
+int
+idp_session_end(struct idp *idp, struct brk_req *r, struct idp_session *s)
+{
+	int rc;
+
+	rc = dir_state_delete(idp->dir, IDP_ST_SESS, s->key);
+	if (rc == CM_ERR_NOTFOUND)
+		rc = 0;
+	if (r != NULL)
+		(void)idp_set_cookie(r, IDP_COOKIE_SESSION, "", 0, "Lax");
+	return rc;
+}
+
+int
+idp_session_add_client(struct idp *idp, struct idp_session *s,
+    const char *client_id)
+{
+	json_t *a = json_object_get(s->data, "clients");
+	size_t i;
+	int tries, r = 0;
+
+	for (tries = 0; tries < 3; tries++) {
+		json_t *v;
+
+		json_array_foreach(a, i, v)
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), client_id) == 0)
+				return 0;
+		json_array_append_new(a, json_string(client_id));
+		if ((r = idp_session_save(idp, s)) != CM_ERR_CONFLICT)
+			return r;
+		/* another node changed it: re-read and merge */
+		{
+			struct idp_session *fresh = NULL;
+
+			if ((r = idp_session_get(idp, s->key, &fresh)) != 0)
+				return r;
+			json_decref(s->data);
+			s->data = json_incref(fresh->data);
+			free(s->version);
+			s->version = fresh->version;
+			fresh->version = NULL;
+			idp_session_free(&fresh);
+			a = json_object_get(s->data, "clients");
+		}
+	}
+	return r;
+}
+
+const char *
+idp_acr_uri(int aal)
+{
+	const char *s;
+
+	/* one set of URIs, owned by the assurance code (idp/assurance.h) */
+	if (aal < IDP_AAL1 || aal > IDP_AAL3 ||
+	    (s = idp_aal_acr((enum idp_aal)aal)) == NULL)
+		return idp_aal_acr(IDP_AAL1);
+	return s;
+}
