@@ -72,6 +72,11 @@ void	brk_config_defaults(struct brk_config *c);
 int	brk_config_load(struct brk_config *c, const char *path,
 	    const struct brk_config_ext *ext, size_t next, char *err,
 	    size_t errlen) CM_WUR;
+/* What serving needs (brokerd, brokerd -t): issuer, TLS unless
+ * dev_plain_http, key_dir, audit_file.  brokerctl does not require them;
+ * each of its commands checks what it uses. */
+int	brk_config_check_serve(const struct brk_config *c, char *err,
+	    size_t errlen) CM_WUR;
 /* Which config file to use: explicit path, else $SEKIMORI_CONF, else the
  * dev config if present (var/sekimori.conf), else the default. */
 const char *brk_config_path(const char *explicit_path);

@@ -105,7 +105,8 @@ main(int argc, char **argv)
 	}
 	path = brk_config_path(path);
 	idp_config_defaults(&icfg);
-	if (brk_config_load(&cfg, path, ext, 1, err, sizeof(err)) != 0) {
+	if (brk_config_load(&cfg, path, ext, 1, err, sizeof(err)) != 0 ||
+	    brk_config_check_serve(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}

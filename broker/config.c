@@ -218,32 +218,14 @@ trim(char *s)
 	return s;
 }
 
-/* After the whole file: what must be present and consistent. */
+/* After the whole file: what is given must be consistent. */
 static int
 check(struct brk_config *c, char *err, size_t errlen)
 {
-	if (c->issuer[0] == '\0') {
-		snprintf(err, errlen, "issuer is required");
-		return CM_ERR_INVAL;
-	}
-	if (!c->dev_plain_http) {
-		if (strncmp(c->issuer, "https://", 8) != 0) {
-			snprintf(err, errlen, "issuer must be https:// "
-			    "(dev_plain_http is off)");
-			return CM_ERR_INVAL;
-		}
-		if (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0') {
-			snprintf(err, errlen, "tls_cert and tls_key are "
-			    "required (or dev_plain_http = yes for development)");
-			return CM_ERR_INVAL;
-		}
-	}
-	if (c->key_dir[0] == '\0') {
-		snprintf(err, errlen, "key_dir is required");
-		return CM_ERR_INVAL;
-	}
-	if (c->audit_file[0] == '\0') {
-		snprintf(err, errlen, "audit_file is required");
+	if (c->issuer[0] != '\0' && !c->dev_plain_http &&
+	    strncmp(c->issuer, "https://", 8) != 0) {
+		snprintf(err, errlen, "issuer must be https:// "
+		    "(dev_plain_http is off)");
 		return CM_ERR_INVAL;
 	}
 	if (c->threads == 0) {
@@ -255,6 +237,27 @@ check(struct brk_config *c, char *err, size_t errlen)
 			c->threads = 64;
 	}
 	return dir_config_check(&c->dir, err, errlen);
+}
+
+int
+brk_config_check_serve(const struct brk_config *c, char *err, size_t errlen)
+{
+	const char *what = NULL;
+
+	if (c->issuer[0] == '\0')
+		what = "issuer is required";
+	else if (!c->dev_plain_http &&
+	    (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0'))
+		what = "tls_cert and tls_key are required (or dev_plain_http = "
+		    "yes for development)";
+	else if (c->key_dir[0] == '\0')
+		what = "key_dir is required";
+	else if (c->audit_file[0] == '\0')
+		what = "audit_file is required";
+	if (what == NULL)
+		return 0;
+	snprintf(err, errlen, "%s: %s", c->path, what);
+	return CM_ERR_INVAL;
 }
 
 int

@@ -23,6 +23,16 @@
 #define CTL_PUBLISH_AHEAD_DEF	86400
 
 static int
+need_key_dir(const struct brk_ctl *ctl)
+{
+	if (ctl->cfg->key_dir[0] == '\0') {
+		brk_ctl_errx("%s: key_dir is not set", ctl->cfg->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 key_rotate(struct brk_ctl *ctl, int argc, char **argv)
 {
 	const char *algname = "ES256";
@@ -125,6 +135,8 @@ key_list(struct brk_ctl *ctl)
 int
 brk_ctl_key(struct brk_ctl *ctl, int argc, char **argv)
 {
+	if (need_key_dir(ctl) != 0)
+		return 1;
 	if (argc >= 2 && strcmp(argv[1], "rotate") == 0)
 		return key_rotate(ctl, argc, argv);
 	if (argc == 2 && strcmp(argv[1], "list") == 0)
@@ -227,7 +239,14 @@ brk_ctl_token(struct brk_ctl *ctl, int argc, char **argv)
 		brk_ctl_errx("verifier: %s", pep_strerror(r));
 		goto out;
 	}
+	if (pc.issuer[0] == '\0') {
+		brk_ctl_errx("token verify: no issuer (set it in the "
+		    "configuration or give --iss)");
+		goto out;
+	}
 	if (jwks_file == NULL) {
+		if (need_key_dir(ctl) != 0)
+			goto out;
 		if ((r = tok_keystore_load(ctl->cfg->key_dir, &ks)) != 0 ||
 		    (r = tok_keystore_jwks(ks, cm_time(), &jwks)) != 0) {
 			brk_ctl_errx("%s: %s", ctl->cfg->key_dir,

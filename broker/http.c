@@ -671,6 +671,9 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void mhd_log(void *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -764,13 +767,13 @@ brk_http_start(struct brk_app *app)
 
 		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL,
 		    access_cb, app,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 		    MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 		    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header_bytes,
 		    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, app,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 		    MHD_OPTION_ARRAY, cfg->dev_plain_http ? none : tlsopts,
 		    MHD_OPTION_END);

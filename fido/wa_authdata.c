@@ -255,9 +255,8 @@ int
 wa_authdata_parse(const uint8_t *p, size_t len, enum wa_ad_kind kind,
     struct wa_authdata *out)
 {
-	struct cbor_load_result res;
 	cbor_item_t *it = NULL;
-	size_t off = 0;
+	size_t off = 0, used = 0;
 	int r = WA_ERR_AUTHDATA_MALFORMED;
 
 	memset(out, 0, sizeof(*out));
@@ -292,15 +291,11 @@ wa_authdata_parse(const uint8_t *p, size_t len, enum wa_ad_kind kind,
 		off += out->cred_id_len;
 		/* credentialPublicKey: one CBOR item, its length is what
 		 * libcbor consumed */
-		memset(&res, 0, sizeof(res));
-		if (len - off == 0 ||
-		    (it = cbor_load(p + off, len - off, &res)) == NULL ||
-		    res.error.code != CBOR_ERR_NONE || res.read == 0 ||
-		    res.read > len - off) {
+		if (wa_cbor_load_one(p + off, len - off, &it, &used) != 0) {
 			r = WA_ERR_COSE_KEY;
 			goto out;
 		}
-		if (res.read > WA_COSE_KEY_MAX_LEN) {
+		if (used > WA_COSE_KEY_MAX_LEN) {
 			r = WA_ERR_TOO_LARGE;
 			goto out;
 		}
@@ -308,21 +303,17 @@ wa_authdata_parse(const uint8_t *p, size_t len, enum wa_ad_kind kind,
 			goto out;
 		cbor_decref(&it);
 		out->cose = p + off;
-		out->cose_len = res.read;
-		off += res.read;
+		out->cose_len = used;
+		off += used;
 	}
 	if (out->flags & WA_AD_ED) {
-		memset(&res, 0, sizeof(res));
-		if (len - off == 0 ||
-		    (it = cbor_load(p + off, len - off, &res)) == NULL ||
-		    res.error.code != CBOR_ERR_NONE ||
-		    res.read != len - off) {
+		if (wa_cbor_load_all(p + off, len - off, &it) != 0) {
 			r = WA_ERR_EXTENSIONS;
 			goto out;
 		}
 		if ((r = ext_parse(it, kind, &out->ext)) != 0)
 			goto out;
-		off += res.read;
+		off = len;
 	}
 	if (off != len) {
 		r = WA_ERR_AUTHDATA_MALFORMED;	/* trailing bytes */

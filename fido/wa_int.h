@@ -183,7 +183,13 @@ int	wa_cbor_text(const cbor_item_t *, const char **p, size_t *len);
 int	wa_cbor_bytes(const cbor_item_t *, const uint8_t **p, size_t *len);
 int	wa_cbor_text_eq(const cbor_item_t *, const char *s);
 int	wa_cbor_bool(const cbor_item_t *, int *v);
-/* Load exactly one CBOR item spanning all len bytes. */
+/* Length of the first CBOR item of p, walked without allocating: counts
+ * larger than the input and deep nesting refused.  0 or -1. */
+int	wa_cbor_item_len(const uint8_t *p, size_t len, size_t *item_len);
+/* Load the first item of p (pre-checked), *used its length.  0 or -1. */
+int	wa_cbor_load_one(const uint8_t *p, size_t len, cbor_item_t **out,
+	    size_t *used);
+/* Load exactly one CBOR item spanning all len bytes.  0 or -1. */
 int	wa_cbor_load_all(const uint8_t *p, size_t len, cbor_item_t **out);
 
 #endif /* WA_INT_H */

@@ -42,6 +42,10 @@ if [ ! -f "$var/sekimori.conf" ]; then
 	mv "$var/sekimori.conf.tmp" "$var/sekimori.conf"
 fi
 issuer=$(sed -n 's/^issuer = //p' "$var/sekimori.conf")
+# the first signing key (later ones: brokerctl key rotate, then SIGHUP)
+if [ ! -f "$var/keys/keys.json" ]; then
+	build/brokerctl -c "$var/sekimori.conf" key rotate >/dev/null
+fi
 
 cat <<MSG
 

@@ -378,8 +378,13 @@ class LifecycleTest(unittest.TestCase):
         c.putheader("Content-Length", "10")
         c.endheaders()
         c.send(b"01234")               # holds the only slot
-        time.sleep(0.2)
-        r = b.request("GET", "/healthz")
+        # until the server has taken the head, a request may still pass
+        deadline = time.time() + 10
+        while True:
+            r = b.request("GET", "/healthz")
+            if r.status != 200 or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(r.status, 503)
         self.assertEqual(r.json()["code"], "SKM-1005")
         c.send(b"56789")

@@ -29,6 +29,9 @@ class DirCase(unittest.TestCase):
     """One slapd for the class; brokerctl and dir_tool against it."""
     slapd_env = {}
     conf_extra = {"ldap_timeout_ms": "2000"}
+    # brokerctl reads the whole broker config; keys it may insist on
+    broker_keys = {"issuer": "http://127.0.0.1:8443",
+                   "dev_plain_http": "yes"}
     demo = True
 
     @classmethod
@@ -41,8 +44,13 @@ class DirCase(unittest.TestCase):
         cls.slapd = Slapd(cls.tmp, demo=cls.demo, env=cls.slapd_env)
         cls.addClassCleanup(cls.slapd.stop)
         cls.slapd.start()
+        extra = dict(cls.broker_keys)
+        extra["key_dir"] = os.path.join(cls.tmp, "keys")
+        extra["audit_file"] = os.path.join(cls.tmp, "audit.log")
+        extra["log_file"] = os.path.join(cls.tmp, "broker.log")
+        extra.update(cls.conf_extra)
         cls.conf = cls.slapd.write_conf(os.path.join(cls.tmp, "sekimori.conf"),
-                                        cls.conf_extra)
+                                        extra)
 
     def ctl(self, *args, stdin=None, ok=True, timeout=60):
         p = subprocess.run([BROKERCTL, "-c", self.conf] + list(args),

@@ -440,6 +440,7 @@ register_with(struct mdsfx *m, struct cerfx *c, int flags)
 	assert_non_null(c->sa = wa_sa_new(WA_SA_ES256));
 	c->sa->att = WA_SA_ATT_FULL;
 	c->sa->pki = m->att;
+	memcpy(c->sa->aaguid, m->aaguid, 16);
 	assert_int_equal(wa_challenge_new(WA_PURPOSE_REGISTER, USER, USER_LEN,
 	    SESSION, 0, &c->ch), 0);
 	assert_int_equal(wa_sa_make_credential(c->sa, wa_challenge_ptr(c->ch),

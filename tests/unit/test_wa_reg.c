@@ -827,6 +827,40 @@ test_wa_attstmt_none_not_empty_rejected(void **state)
 }
 
 static void
+test_wa_attobj_huge_count_rejected(void **state)
+{
+	struct fx *f = fx_new(WA_SA_ES256, WA_SA_ATT_NONE, NULL);
+	/* map with 2^36 pairs / array with 2^32 items: a 9-byte header
+	 * must not make libcbor allocate gigabytes */
+	const uint8_t map[] = { 0xbb, 0, 0, 0, 0x10, 0, 0, 0, 0, 0x01 };
+	const uint8_t arr[] = { 0x9b, 0, 0, 0, 0x01, 0, 0, 0, 0, 0x01 };
+
+	(void)state;
+	fx_make(f);
+	assert_int_equal(fx_verify_raw(f, map, sizeof(map), 0),
+	    WA_ERR_ATTOBJ_MALFORMED);
+	fx_make(f);
+	assert_int_equal(fx_verify_raw(f, arr, sizeof(arr), 0),
+	    WA_ERR_ATTOBJ_MALFORMED);
+	fx_free(f);
+}
+
+static void
+test_wa_attobj_deep_nesting_rejected(void **state)
+{
+	struct fx *f = fx_new(WA_SA_ES256, WA_SA_ATT_NONE, NULL);
+	uint8_t deep[200];
+
+	(void)state;
+	memset(deep, 0x81, sizeof(deep));	/* [[[[...]]]] */
+	deep[sizeof(deep) - 1] = 0x00;
+	fx_make(f);
+	assert_int_equal(fx_verify_raw(f, deep, sizeof(deep), 0),
+	    WA_ERR_ATTOBJ_MALFORMED);
+	fx_free(f);
+}
+
+static void
 test_wa_attobj_too_large_rejected(void **state)
 {
 	struct fx *f = fx_new(WA_SA_ES256, WA_SA_ATT_NONE, NULL);
@@ -1175,6 +1209,8 @@ main(void)
 		cmocka_unit_test(test_wa_attobj_indefinite_bytes_rejected),
 		cmocka_unit_test(test_wa_attobj_fmt_unsupported_rejected),
 		cmocka_unit_test(test_wa_attstmt_none_not_empty_rejected),
+		cmocka_unit_test(test_wa_attobj_huge_count_rejected),
+		cmocka_unit_test(test_wa_attobj_deep_nesting_rejected),
 		cmocka_unit_test(test_wa_attobj_too_large_rejected),
 		cmocka_unit_test(test_wa_authdata_trailing_bytes_rejected),
 		cmocka_unit_test(test_wa_authdata_truncated_rejected),

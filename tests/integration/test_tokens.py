@@ -1,0 +1,154 @@
+"""Tokens the broker issues, checked by `brokerctl token verify` (the PEP
+library): a real token verifies; every attack of the tokens issue is
+rejected, each with its own message.  Claim attacks are signed with the
+broker's own key (through the key process), so they reach the claim
+checks; header attacks are rejected before the signature is looked at."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import time
+import unittest
+import urllib.parse
+
+from harness import BUILD, Broker, TempDir
+from ldap_harness import Slapd
+
+
+def b64(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def unb64(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+class TokenVerifyTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = TempDir()
+        cls.slapd = Slapd(cls.tmp.path)
+        try:
+            cls.slapd.start()
+            cls.b = Broker(os.path.join(cls.tmp.path, "broker"),
+                           cls.slapd.env_lines())
+            cls.b.start()
+            out = cls.b.ctl("--json", "client", "add", "svc",
+                            "--grant", "client_credentials",
+                            "--scope", "api.read").stdout
+            secret = json.loads(out)["client_secret"]
+            auth = base64.b64encode(("svc:" + secret).encode()).decode()
+            r = cls.b.request(
+                "POST", "/token", body="grant_type=client_credentials",
+                headers={"Authorization": "Basic " + auth, "Content-Type":
+                         "application/x-www-form-urlencoded"})
+            assert r.status == 200, r.body
+            cls.token = r.json()["access_token"]
+            h, p, s = cls.token.split(".")
+            cls.hdr = json.loads(unb64(h))
+            cls.claims = json.loads(unb64(p))
+            cls.jwks = cls.b.request("GET", "/jwks.json").json()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "b", None):
+            cls.b.stop()
+        cls.slapd.stop()
+        cls.tmp.cleanup()
+
+    def verify(self, tok, *args):
+        p = self.b.ctl("token", "verify", "--aud", "svc", *args, tok,
+                       check=False)
+        return p.returncode, p.stderr.strip()
+
+    def sign(self, claims, typ="at+jwt"):
+        tool = os.path.join(BUILD, "tests", "tokctl_test")
+        return subprocess.run([tool, "sign", self.b.key_dir, typ,
+                               json.dumps(claims)], check=True,
+                              stdout=subprocess.PIPE,
+                              text=True).stdout.strip()
+
+    def forge(self, hdr, claims=None, sig=None):
+        h = b64(json.dumps(hdr).encode())
+        p = b64(json.dumps(claims or self.claims).encode())
+        return "%s.%s.%s" % (h, p, sig if sig is not None else
+                             self.token.split(".")[2])
+
+    def test_issued_token_verifies(self):
+        rc, err = self.verify(self.token)
+        self.assertEqual(rc, 0, err)
+
+    def test_every_attack_rejected_with_its_own_message(self):
+        now = int(time.time())
+        h, p, s = self.token.split(".")
+        kid = self.hdr["kid"]
+        jwk = self.jwks["keys"][0]
+        flipped_payload = bytearray(unb64(p))
+        flipped_payload[5] ^= 0x01
+        flipped_sig = bytearray(unb64(s))
+        flipped_sig[10] ^= 0x01
+        hs_in = ("%s.%s" % (b64(json.dumps({"alg": "HS256", "typ": "at+jwt",
+                                            "kid": kid}).encode()), p))
+        hs_sig = hmac.new(json.dumps(jwk).encode(), hs_in.encode(),
+                          hashlib.sha256).digest()
+        dup_hdr = ('{"alg":"ES256","alg":"none","typ":"at+jwt","kid":"%s"}'
+                   % kid).encode()
+        c = dict(self.claims)
+        attacks = {
+            "alg none": self.forge({"alg": "none", "typ": "at+jwt",
+                                    "kid": kid}, sig=""),
+            "HS256 with the public key": hs_in + "." + b64(hs_sig),
+            "unknown kid": self.forge(dict(self.hdr, kid="no-such-key")),
+            "kid with path characters": self.forge(
+                dict(self.hdr, kid="../../etc/passwd")),
+            "kid with LDAP/SQL characters": self.forge(
+                dict(self.hdr, kid="x')(uid=*)--")),
+            "payload altered by one bit": "%s.%s.%s" % (
+                h, b64(bytes(flipped_payload)), s),
+            "signature altered by one bit": "%s.%s.%s" % (
+                h, p, b64(bytes(flipped_sig))),
+            "embedded jwk": self.forge(dict(self.hdr, jwk=jwk)),
+            "jku header": self.forge(dict(self.hdr,
+                                          jku="https://evil.example/jwks")),
+            "expired": self.sign(dict(c, iat=now - 900, nbf=now - 900,
+                                      exp=now - 600)),
+            "nbf in the future": self.sign(dict(c, nbf=now + 900,
+                                                exp=now + 1200)),
+            "wrong iss": self.sign(dict(c, iss="https://evil.example")),
+            "wrong aud": self.sign(dict(c, aud="someone-else")),
+            "wrong typ": self.sign(c, typ="JWT"),
+            "unknown crit": self.forge(dict(self.hdr, crit=["exp"],
+                                            exp=1)),
+            "oversized": self.forge(self.hdr, dict(c, pad="x" * 9000)),
+            "bad base64url": h[:-2] + "+/" + "." + p + "." + s,
+            "duplicate member names": "%s.%s.%s" % (b64(dup_hdr), p, s),
+            "two parts": h + "." + p,
+            "four parts": self.token + ".x",
+        }
+        # attacks that are one case of the issue's list share a message
+        same_case = [{"kid with path characters",
+                      "kid with LDAP/SQL characters"},
+                     {"payload altered by one bit",
+                      "signature altered by one bit"},
+                     {"two parts", "four parts"}]
+        messages = {}
+        for name, tok in attacks.items():
+            rc, err = self.verify(tok)
+            self.assertNotEqual(rc, 0, "%s accepted" % name)
+            self.assertTrue(err.startswith("brokerctl: token rejected:"),
+                            "%s: %s" % (name, err))
+            messages.setdefault(err, set()).add(name)
+        for msg, names in messages.items():
+            if len(names) > 1:
+                self.assertIn(names, same_case, msg)
+        # 20 attacks, 17 distinct cases, 17 distinct messages
+        self.assertEqual(len(messages), len(attacks) - 3, messages)
+
+
+if __name__ == "__main__":
+    unittest.main()
