@@ -213,6 +213,7 @@ struct brk_ctl {
 	const struct brk_config	*cfg;
 	int			 json;	/* --json given anywhere */
 	struct dir_pool		*dir;	/* opened lazily by brk_ctl_dir() */
+	const char		*kek_file;	/* the IdP's, "" if none */
 };
 
 /* Open the directory pool on first use; prints the error itself. */
@@ -234,5 +235,6 @@ int	brk_ctl_config(struct brk_ctl *, int, char **);
 int	brk_ctl_client(struct brk_ctl *, int, char **);
 int	brk_ctl_key(struct brk_ctl *, int, char **);
 int	brk_ctl_token(struct brk_ctl *, int, char **);
+int	brk_ctl_kek(struct brk_ctl *, int, char **);
 
 #endif /* BROKER_H */

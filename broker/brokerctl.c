@@ -30,6 +30,7 @@ static const struct {
 	{ "client", brk_ctl_client, 1, "client add|show|list|disable|enable" },
 	{ "key",    brk_ctl_key,    1, "key rotate|list" },
 	{ "token",  brk_ctl_token,  1, "token verify [--aud AUD] [TOKEN]" },
+	{ "kek",    brk_ctl_kek,    1, "kek rotate" },
 	{ "errors", brk_ctl_errors, 0, "errors [--markdown]" },
 	{ "config", brk_ctl_config, 1, "config check" },
 };
@@ -149,6 +150,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 		ctl.cfg = &cfg;
+		ctl.kek_file = icfg.kek_file;
 	}
 	rc = groups[g].fn(&ctl, ac, av);
 	dir_pool_free(&ctl.dir);

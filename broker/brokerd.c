@@ -184,6 +184,7 @@ main(int argc, char **argv)
 			int tr = brk_http_reload_tls(&app);
 			int kr = tok_signer_reload(signer);
 			int lr = open_logs(&cfg);
+			int ir = idp_reload(idp);
 
 			if (tr != 0)
 				cm_err(NULL, "broker.reload_failed",
@@ -193,8 +194,9 @@ main(int argc, char **argv)
 				cm_err(NULL, "broker.reload_failed",
 				    "{s:s, s:s}", "what", "keys", "error",
 				    cm_strerror(kr));
-			cm_info(NULL, "broker.reloaded", "{s:b, s:b, s:b}",
-			    "tls", tr == 0, "keys", kr == 0, "logs", lr == 0);
+			cm_info(NULL, "broker.reloaded", "{s:b, s:b, s:b, s:b}",
+			    "tls", tr == 0, "keys", kr == 0, "logs", lr == 0,
+			    "policy", ir == 0);
 			continue;
 		}
 		break;

@@ -114,7 +114,16 @@ apply(struct brk_config *c, const char *base, const char *key,
 		if (strcmp(keys[i].name, key) == 0)
 			k = &keys[i];
 	if (k == NULL) {
+		char path[BRK_CONFIG_MAX_PATH];
+		size_t kl = strlen(key);
+
 		r = dir_config_set(&c->dir, key, val, err, errlen);
+		/* every *_file is relative to the configuration's directory */
+		if (kl > 5 && strcmp(key + kl - 5, "_file") == 0) {
+			if (set_path(base, val, path, sizeof(path)) != 0)
+				goto toolong;
+			val = path;
+		}
 		for (i = 0; r == CM_ERR_NOTFOUND && i < next; i++)
 			r = ext[i].set(ext[i].obj, key, val, err, errlen);
 		if (r == CM_ERR_NOTFOUND)

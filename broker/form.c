@@ -153,8 +153,10 @@ brk_form_parse(const uint8_t *p, size_t len, struct brk_form **out)
 		if ((eq = memchr(s, '=', (size_t)(amp - s))) == NULL)
 			eq = amp;
 		klen = (size_t)(eq - s);
-		if (klen == 0)
+		if (klen == 0) {
+			r = CM_ERR_INVAL;	/* "=v": a value without a name */
 			goto out;
+		}
 		if ((r = brk_urldecode(s, klen, &f->f[f->n].k, &f->f[f->n].vlen)) != 0)
 			goto out;
 		if (eq == amp)

@@ -118,6 +118,38 @@ static const struct cm_errdef cm_errcat[] = {
 	{ CM_E_OAUTH_LOGIN_REQUIRED, "SKM-4016", 400, "login_required",
 	  "Sign-in is required.",
 	  "サインインが必要です。" },
+
+	{ CM_E_NETWORK_DENIED, "SKM-5001", 403, "access_denied",
+	  "Sign-in from this network is not allowed for this application.",
+	  "このネットワークからこのアプリケーションへのサインインは許可されていません。" },
+	{ CM_E_MFA_REQUIRED, "SKM-5002", 403,
+	  "unmet_authentication_requirements",
+	  "This application needs a second factor; set one up on your "
+	  "account page first.",
+	  "このアプリケーションには二要素認証が必要です。先にアカウントページで"
+	  "設定してください。" },
+	{ CM_E_HWK_REQUIRED, "SKM-5003", 403,
+	  "unmet_authentication_requirements",
+	  "This application needs a registered hardware security key.",
+	  "このアプリケーションには登録済みのハードウェアセキュリティキーが必要です。" },
+	{ CM_E_OTP_WRONG, "SKM-5004", 401, "access_denied",
+	  "The code is not correct.",
+	  "コードが正しくありません。" },
+	{ CM_E_OTP_LOCKED, "SKM-5005", 429, "access_denied",
+	  "Too many wrong codes; wait a while and try again.",
+	  "誤ったコードが多すぎます。しばらく待ってから再度お試しください。" },
+	{ CM_E_OTP_REPLAY, "SKM-5006", 401, "access_denied",
+	  "This code was already used; wait for the next one.",
+	  "このコードは使用済みです。次のコードをお待ちください。" },
+	{ CM_E_REAUTH_REQUIRED, "SKM-5007", 403, "access_denied",
+	  "Sign in again to do this.",
+	  "この操作には再度のサインインが必要です。" },
+	{ CM_E_MFA_UNAVAILABLE, "SKM-5008", 503, "temporarily_unavailable",
+	  "Two-factor authentication is not configured on this server.",
+	  "このサーバーでは二要素認証が設定されていません。" },
+	{ CM_E_FACTOR_EXISTS, "SKM-5009", 409, "invalid_request",
+	  "An authenticator of this kind is already set up.",
+	  "この種類の認証器は既に設定されています。" },
 };
 
 const struct cm_errdef *

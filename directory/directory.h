@@ -408,4 +408,49 @@ int	dir_client_set_status(struct dir_pool *p, const char *client_id,
 void	dir_client_free(struct dir_client **c);
 void	dir_client_list_free(struct dir_client ***v, size_t n);
 
+/* ---- authenticators: TOTP (cn=totp,<user dn>), see dir_totp.c ---- */
+enum dir_authn_state { DIR_AUTHN_PENDING, DIR_AUTHN_ACTIVE,
+	DIR_AUTHN_SUSPENDED };
+const char *dir_authn_state_str(enum dir_authn_state s);
+
+struct dir_totp {
+	char			*dn;
+	char			*secret;	/* KEK-wrapped seed */
+	enum dir_authn_state	 state;
+	char			*last_step;	/* decimal, NULL if never used */
+	char			*failures;	/* raw value, for the swap */
+	long long		 failure_count;
+	int64_t			 failure_at;
+	char			**recovery;	/* Argon2id hashes */
+	size_t			 nrecovery;
+};
+
+int	dir_totp_get(struct dir_pool *p, const char *uid,
+	    struct dir_totp **out) CM_WUR;
+void	dir_totp_free(struct dir_totp **t);
+/* A new pending factor (an earlier pending one is replaced);
+ * CM_ERR_EXISTS when an active or suspended one exists. */
+int	dir_totp_put_pending(struct dir_pool *p, const char *uid,
+	    const char *wrapped_secret) CM_WUR;
+/* pending -> active with the step just accepted (and recovery hashes);
+ * CM_ERR_CONFLICT when it was not pending any more. */
+int	dir_totp_activate(struct dir_pool *p, const struct dir_totp *t,
+	    long long step, const char *const *recovery_hashes,
+	    size_t nrecovery) CM_WUR;
+/* Compare-and-swap of the last step (from t->last_step) and failure
+ * reset; CM_ERR_CONFLICT when another node moved it first. */
+int	dir_totp_accept_step(struct dir_pool *p, const struct dir_totp *t,
+	    long long step) CM_WUR;
+int	dir_totp_record_failure(struct dir_pool *p, const struct dir_totp *t,
+	    int64_t now) CM_WUR;
+/* Spend a recovery code (delete its hash); CM_ERR_CONFLICT if spent. */
+int	dir_totp_use_recovery(struct dir_pool *p, const struct dir_totp *t,
+	    const char *hash) CM_WUR;
+int	dir_totp_delete(struct dir_pool *p, const char *uid) CM_WUR;
+/* Replace the wrapped seed (KEK rotation), compare-and-swap. */
+int	dir_totp_rewrap(struct dir_pool *p, const struct dir_totp *t,
+	    const char *new_wrapped) CM_WUR;
+/* uids of every user with a TOTP entry (dir_names_free). */
+int	dir_totp_owners(struct dir_pool *p, char ***uids, size_t *n) CM_WUR;
+
 #endif /* DIRECTORY_H */

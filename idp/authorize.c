@@ -12,15 +12,28 @@
  * go back to the client with error, state and iss (RFC 9207).
  *
  * A login transaction ("tx" state, login_timeout) holds the validated
- * request and a CSRF token.  The browser carries its id both in the
- * __Host-skm_tx cookie and in the form; POST /login requires both to agree
- * and the CSRF token to match (constant time).
+ * request (or, for the account pages, a local return path), a CSRF token
+ * and the stage reached.  The browser carries its id both in the
+ * __Host-skm_tx cookie and in the form; every POST requires both to agree
+ * and the CSRF token to match (constant time).  Stages:
+ *
+ *   password   GET/POST /login      the first factor
+ *   otp        GET/POST /login/otp  a second factor (TOTP or recovery
+ *                                   code), after the password or as a
+ *                                   step-up of a live session
+ *
+ * After the password the assurance policy decides (idp/assurance.h): a
+ * user with an active TOTP factor always gives it (AAL2); a rule or the
+ * client's acr_values may require it; a network rule may deny.  A session
+ * below what the request needs is stepped up, not logged out; the stepped-
+ * up session is a new session (new id), the old one ends.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "idp_int.h"
+#include "assurance.h"
 
 /* Request parameters kept in the transaction and the code. */
 static const char *const kept[] = {
@@ -259,6 +272,13 @@ session_fits(const json_t *req, const struct idp_session *s, int64_t now)
 	return 1;
 }
 
+static enum cm_eid
+dir_error(int rc)
+{
+	return rc == CM_ERR_UNAVAIL || rc == CM_ERR_TIMEOUT ?
+	    CM_E_DIR_UNAVAILABLE : CM_E_INTERNAL;
+}
+
 /*
  * Issue an authorization code for the request in this session and send the
  * browser back to the client.
@@ -288,8 +308,7 @@ issue_code(struct idp *idp, struct brk_req *r, json_t *req,
 	}
 	if ((rc = dir_state_add(idp->dir, IDP_ST_CODE, key, s->uid, s->sid,
 	    data, now + idp->cfg->code_ttl)) != 0) {
-		brk_resp_error(r, rc == CM_ERR_UNAVAIL || rc == CM_ERR_TIMEOUT ?
-		    CM_E_DIR_UNAVAILABLE : CM_E_INTERNAL, NULL);
+		brk_resp_error(r, dir_error(rc), NULL);
 		goto out;
 	}
 	if (idp_session_add_client(idp, s, client_id) != 0)
@@ -302,8 +321,9 @@ issue_code(struct idp *idp, struct brk_req *r, json_t *req,
 		brk_resp_error(r, CM_E_INTERNAL, NULL);
 		goto out;
 	}
-	if (cm_audit_emit(brk_req_id(r), "code.issued", "{s:s, s:s, s:s}",
-	    "client_id", client_id, "uid", s->uid, "sid", s->sid) != 0) {
+	if (cm_audit_emit(brk_req_id(r), "code.issued", "{s:s, s:s, s:s, s:i}",
+	    "client_id", client_id, "uid", s->uid, "sid", s->sid,
+	    "aal", s->aal) != 0) {
 		if (dir_state_delete(idp->dir, IDP_ST_CODE, key) != 0)
 			cm_err(brk_req_id(r), "code.delete_failed", NULL);
 		brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
@@ -325,59 +345,232 @@ req_lang(struct brk_req *r, const json_t *req, const char *explicit_lang)
 	    brk_req_header(r, "Accept-Language"));
 }
 
+/*
+ * Store a new login transaction (txo gets a fresh CSRF token), set its
+ * cookie and 303 to path?tx=...&lang=...  Consumes nothing.
+ */
 static void
-start_login(struct idp *idp, struct areq *a)
+tx_start(struct idp *idp, struct brk_req *r, json_t *txo, const char *path,
+    enum idp_lang lang)
 {
 	char *tx = NULL, *csrf = NULL, *data = NULL;
 	struct cm_buf b;
-	json_t *o;
 	int rc;
 
 	cm_buf_init(&b, 1024, 0);
-	o = json_pack("{s:O, s:s}", "req", a->req, "csrf", "");
-	if (o == NULL || idp_random_token(&tx) != 0 ||
-	    idp_random_token(&csrf) != 0) {
-		brk_resp_error(a->r, CM_E_INTERNAL, NULL);
+	if (idp_random_token(&tx) != 0 || idp_random_token(&csrf) != 0) {
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
 		goto out;
 	}
-	json_object_set_new(o, "csrf", json_string(csrf));
-	if ((data = json_dumps(o, JSON_COMPACT)) == NULL) {
-		brk_resp_error(a->r, CM_E_INTERNAL, NULL);
+	json_object_set_new(txo, "csrf", json_string(csrf));
+	json_object_set_new(txo, "lang", json_string(lang == IDP_LANG_EN ?
+	    "en" : "ja"));
+	if ((data = json_dumps(txo, JSON_COMPACT)) == NULL) {
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
 		goto out;
 	}
 	if ((rc = dir_state_add(idp->dir, IDP_ST_TX, tx, NULL, NULL, data,
 	    cm_time() + idp->cfg->login_ttl)) != 0) {
-		brk_resp_error(a->r, rc == CM_ERR_UNAVAIL ||
-		    rc == CM_ERR_TIMEOUT ? CM_E_DIR_UNAVAILABLE :
-		    CM_E_INTERNAL, NULL);
+		brk_resp_error(r, dir_error(rc), NULL);
 		goto out;
 	}
-	if (idp_set_cookie(a->r, IDP_COOKIE_TX, tx, (long)idp->cfg->login_ttl,
-	    "Lax") != 0 ||
-	    cm_buf_appendf(&b, "/login") != 0 ||
+	if (idp_set_cookie(r, IDP_COOKIE_TX, tx, (long)idp->cfg->login_ttl,
+	    "Lax") != 0 || cm_buf_append(&b, path, strlen(path)) != 0 ||
 	    idp_url_add(&b, "tx", tx) != 0 ||
-	    idp_url_add(&b, "lang", req_lang(a->r, a->req, NULL) ==
-	    IDP_LANG_EN ? "en" : "ja") != 0 || cm_buf_cstr(&b) != 0) {
-		brk_resp_error(a->r, CM_E_INTERNAL, NULL);
+	    idp_url_add(&b, "lang", lang == IDP_LANG_EN ? "en" : "ja") != 0 ||
+	    cm_buf_cstr(&b) != 0) {
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
 		goto out;
 	}
-	idp_redirect(a->r, (char *)b.data);
+	idp_redirect(r, (char *)b.data);
  out:
 	cm_buf_free(&b);
 	free(tx);
 	cm_strfree(&csrf);
 	free(data);
-	json_decref(o);
+}
+
+/* A password login for an authorization request (req) or for a local page
+ * (ret, e.g. "/account"). */
+void
+idp_login_start(struct idp *idp, struct brk_req *r, json_t *req,
+    const char *ret, enum idp_lang lang)
+{
+	json_t *txo = json_pack("{s:s}", "stage", "password");
+
+	if (txo == NULL) {
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
+		return;
+	}
+	if (req != NULL)
+		json_object_set(txo, "req", req);
+	else
+		json_object_set_new(txo, "return", json_string(ret));
+	tx_start(idp, r, txo, "/login", lang);
+	json_decref(txo);
+}
+
+/* A second-factor stage for uid, who has proved aal/amr so far; upgrade is
+ * the key of the session being stepped up (NULL after a password). */
+static void
+otp_start(struct idp *idp, struct brk_req *r, const json_t *base,
+    const char *uid, int aal, const json_t *amr, int64_t first_auth,
+    const char *upgrade, enum idp_lang lang)
+{
+	json_t *txo = json_pack("{s:s, s:s, s:i, s:O, s:I}", "stage", "otp",
+	    "uid", uid, "aal", aal, "amr", amr, "first_auth",
+	    (json_int_t)first_auth);
+
+	if (txo == NULL) {
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
+		return;
+	}
+	if (json_object_get(base, "req") != NULL)
+		json_object_set(txo, "req", json_object_get(base, "req"));
+	if (json_object_get(base, "return") != NULL)
+		json_object_set(txo, "return", json_object_get(base, "return"));
+	if (upgrade != NULL)
+		json_object_set_new(txo, "upgrade", json_string(upgrade));
+	tx_start(idp, r, txo, "/login/otp", lang);
+	json_decref(txo);
+}
+
+/* Login complete: (new) session, audit, then back to the client with a
+ * code, or to the local page. */
+static void
+finish_login(struct idp *idp, struct brk_req *r, const char *tx,
+    json_t *txo, const char *uid, int aal, json_t *amr, const char *method)
+{
+	struct idp_session *s = NULL, *old = NULL;
+	json_t *req = json_object_get(txo, "req");
+	const char *cid = json_string_value(json_object_get(req, "client_id"));
+	const char *upgrade = json_string_value(json_object_get(txo,
+	    "upgrade"));
+	const char *ret = json_string_value(json_object_get(txo, "return"));
+	int rc;
+
+	if ((rc = idp_session_create(idp, r, uid, aal, amr, &s)) != 0) {
+		brk_resp_error(r, dir_error(rc), NULL);
+		goto out;
+	}
+	if (cm_audit_emit(brk_req_id(r), "login.success",
+	    "{s:s, s:s, s:s?, s:s, s:i, s:O, s:b}", "uid", uid, "method",
+	    method, "client_id", cid, "sid", s->sid, "aal", aal, "amr", amr,
+	    "step_up", upgrade != NULL) != 0) {
+		if (idp_session_end(idp, r, s) != 0)
+			cm_err(brk_req_id(r), "session.end_failed", NULL);
+		brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
+		goto out;
+	}
+	/* a stepped-up session replaces the old one: new id, old gone */
+	if (upgrade != NULL && idp_session_get(idp, upgrade, &old) == 0 &&
+	    idp_session_end(idp, NULL, old) != 0)
+		cm_warn(brk_req_id(r), "session.end_failed", NULL);
+	/* the transaction is spent; its cookie goes too */
+	if ((rc = dir_state_delete(idp->dir, IDP_ST_TX, tx)) != 0 &&
+	    rc != CM_ERR_NOTFOUND)
+		cm_warn(brk_req_id(r), "login.tx_delete_failed", NULL);
+	(void)idp_set_cookie(r, IDP_COOKIE_TX, "", 0, "Lax");
+	if (req != NULL)
+		issue_code(idp, r, req, s, cid);
+	else
+		idp_redirect(r, ret != NULL && ret[0] == '/' && ret[1] != '/' ?
+		    ret : "/account");
+ out:
+	idp_session_free(&old);
+	idp_session_free(&s);
+}
+
+/* The client of a transaction, for the policy ("" for account pages). */
+static const char *
+tx_client(const json_t *txo)
+{
+	const char *c = json_string_value(json_object_get(json_object_get(txo,
+	    "req"), "client_id"));
+
+	return c != NULL ? c : "sekimori-account";
+}
+
+/* Is there an active TOTP factor for uid?  -1 on directory trouble. */
+static int
+has_totp(struct idp *idp, const char *uid)
+{
+	struct dir_totp *t = NULL;
+	int rc, on;
+
+	rc = dir_totp_get(idp->dir, uid, &t);
+	if (rc == CM_ERR_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return -1;
+	on = t->state == DIR_AUTHN_ACTIVE;
+	dir_totp_free(&t);
+	return on;
+}
+
+/* Refuse the transaction with an error page (and the reason audited). */
+static void
+refuse(struct brk_req *r, enum cm_eid id, const char *why)
+{
+	cm_info(brk_req_id(r), "login.refused", "{s:s}", "reason", why);
+	brk_resp_error(r, id, NULL);
+}
+
+/*
+ * The password is right: decide what else is needed.  The user's groups,
+ * the source network and the client go into the policy; the result names
+ * the rule in the audit stream.
+ */
+static void
+after_password(struct idp *idp, struct brk_req *r, const char *tx,
+    json_t *txo, const char *uid, enum idp_lang lang)
+{
+	struct idp_policy_decision d;
+	json_t *amr = json_pack("[s]", "pwd");
+	int64_t now = cm_time();
+	int totp, need;
+
+	if (amr == NULL || idp_policy_decide(idp, r, tx_client(txo),
+	    json_object_get(txo, "req"), uid, IDP_AAL1, amr, now, &d) != 0) {
+		brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
+		goto out;
+	}
+	if (d.effect == IDP_POLICY_DENY) {
+		refuse(r, CM_E_NETWORK_DENIED, d.reason);
+		goto out;
+	}
+	if ((totp = has_totp(idp, uid)) < 0) {
+		brk_resp_error(r, CM_E_DIR_UNAVAILABLE, NULL);
+		goto out;
+	}
+	need = d.effect != IDP_POLICY_ALLOW && d.level >= IDP_AAL2;
+	if (need && d.level >= IDP_AAL3) {
+		refuse(r, CM_E_HWK_REQUIRED, d.reason);
+		goto out;
+	}
+	if (totp || need) {
+		if (!totp) {
+			refuse(r, CM_E_MFA_REQUIRED, d.reason);
+			goto out;
+		}
+		otp_start(idp, r, txo, uid, IDP_AAL1, amr, now, NULL, lang);
+		goto out;
+	}
+	finish_login(idp, r, tx, txo, uid, IDP_AAL1, amr, "password");
+ out:
+	json_decref(amr);
 }
 
 void
 idp_h_authorize(struct brk_app *app, struct brk_req *r, void *ctx)
 {
 	struct idp *idp = ctx;
+	struct idp_policy_decision d;
 	struct areq a;
 	struct idp_session *s = NULL;
 	const char *prompt;
-	int rc;
+	enum idp_lang lang;
+	int rc, totp;
 
 	(void)app;
 	memset(&a, 0, sizeof(a));
@@ -390,14 +583,57 @@ idp_h_authorize(struct brk_app *app, struct brk_req *r, void *ctx)
 	}
 	if (check_client(idp, &a) != 0 || check_request(idp, &a) != 0)
 		goto out;
+	lang = req_lang(r, a.req, NULL);
 	prompt = json_string_value(json_object_get(a.req, "prompt"));
 	rc = idp_session_current(idp, r, &s);
-	if (rc == 0 && session_fits(a.req, s, cm_time())) {
-		issue_code(idp, r, a.req, s, a.client->client_id);
-		goto out;
-	}
 	if (rc != 0 && rc != CM_ERR_NOTFOUND) {
 		brk_resp_error(r, CM_E_DIR_UNAVAILABLE, NULL);
+		goto out;
+	}
+	if (rc == 0 && session_fits(a.req, s, cm_time())) {
+		/* a live session: does it meet the policy for this request? */
+		if (idp_policy_decide(idp, r, a.client->client_id, a.req,
+		    s->uid, s->aal, s->amr, s->auth_time, &d) != 0) {
+			brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
+			goto out;
+		}
+		if (d.effect == IDP_POLICY_ALLOW) {
+			issue_code(idp, r, a.req, s, a.client->client_id);
+			goto out;
+		}
+		if (d.effect == IDP_POLICY_DENY) {
+			redirect_error(idp, &a, "access_denied", d.reason);
+			goto out;
+		}
+		if (prompt != NULL && strcmp(prompt, "none") == 0) {
+			redirect_error(idp, &a, d.effect ==
+			    IDP_POLICY_STEP_UP ? "interaction_required" :
+			    "login_required", d.reason);
+			goto out;
+		}
+		if (d.effect == IDP_POLICY_STEP_UP && d.level == IDP_AAL2 &&
+		    (totp = has_totp(idp, s->uid)) != 0) {
+			json_t *base;
+
+			if (totp < 0) {
+				brk_resp_error(r, CM_E_DIR_UNAVAILABLE, NULL);
+				goto out;
+			}
+			/* step up: only the missing factor is asked for */
+			base = json_pack("{s:O}", "req", a.req);
+			otp_start(idp, r, base, s->uid, s->aal, s->amr,
+			    s->auth_time, s->key, lang);
+			json_decref(base);
+			goto out;
+		}
+		if (d.effect == IDP_POLICY_STEP_UP) {
+			/* the user has no factor that reaches the level */
+			redirect_error(idp, &a,
+			    "unmet_authentication_requirements", d.reason);
+			goto out;
+		}
+		/* REAUTHENTICATE: a full login */
+		idp_login_start(idp, r, a.req, NULL, lang);
 		goto out;
 	}
 	if (prompt != NULL && strcmp(prompt, "none") == 0) {
@@ -405,7 +641,7 @@ idp_h_authorize(struct brk_app *app, struct brk_req *r, void *ctx)
 		    "no session that satisfies the request");
 		goto out;
 	}
-	start_login(idp, &a);
+	idp_login_start(idp, r, a.req, NULL, lang);
  out:
 	idp_session_free(&s);
 	idp_client_free(&a.client);
@@ -413,13 +649,16 @@ idp_h_authorize(struct brk_app *app, struct brk_req *r, void *ctx)
 	brk_form_free(&a.form);
 }
 
-/* The transaction named by the form or query, checked against the cookie. */
+/* The transaction named by the form or query, checked against the cookie
+ * and against the stage expected. */
 static int
-load_tx(struct idp *idp, struct brk_req *r, const char *tx, json_t **out)
+load_tx(struct idp *idp, struct brk_req *r, const char *tx,
+    const char *stage, json_t **out)
 {
 	const char *cookie = brk_req_cookie(r, IDP_COOKIE_TX);
 	struct dir_state *st = NULL;
 	json_error_t jerr;
+	const char *have;
 	int rc;
 
 	*out = NULL;
@@ -430,7 +669,23 @@ load_tx(struct idp *idp, struct brk_req *r, const char *tx, json_t **out)
 		return rc;
 	*out = json_loads(st->data, JSON_REJECT_DUPLICATES, &jerr);
 	dir_state_free(&st);
-	return *out != NULL ? 0 : CM_ERR_INVAL;
+	if (*out == NULL)
+		return CM_ERR_INVAL;
+	have = json_string_value(json_object_get(*out, "stage"));
+	if (have == NULL || strcmp(have, stage) != 0) {
+		json_decref(*out);
+		*out = NULL;
+		return CM_ERR_DENIED;
+	}
+	return 0;
+}
+
+static enum cm_eid
+tx_error(int rc)
+{
+	return rc == CM_ERR_UNAVAIL || rc == CM_ERR_TIMEOUT ?
+	    CM_E_DIR_UNAVAILABLE : rc == CM_ERR_DENIED ? CM_E_CSRF :
+	    CM_E_LOGIN_EXPIRED;
 }
 
 static void
@@ -450,7 +705,9 @@ render_login(struct idp *idp, struct brk_req *r, const char *tx,
 	pg.username = username ? username :
 	    json_string_value(json_object_get(req, "login_hint"));
 	pg.request_id = brk_req_id(r);
-	if (idp_client_load(idp, json_string_value(json_object_get(req,
+	if (req == NULL)
+		pg.client_name = idp_str(lang, IDP_S_ACCOUNT);
+	else if (idp_client_load(idp, json_string_value(json_object_get(req,
 	    "client_id")), &c) == 0)
 		pg.client_name = c->name ? c->name : c->client_id;
 	else
@@ -471,6 +728,15 @@ render_login(struct idp *idp, struct brk_req *r, const char *tx,
 	idp_client_free(&c);
 }
 
+static enum idp_lang
+tx_lang(struct brk_req *r, const json_t *txo, const char *explicit_lang)
+{
+	const char *l = explicit_lang ? explicit_lang :
+	    json_string_value(json_object_get(txo, "lang"));
+
+	return req_lang(r, json_object_get(txo, "req"), l);
+}
+
 void
 idp_h_login_get(struct brk_app *app, struct brk_req *r, void *ctx)
 {
@@ -486,13 +752,12 @@ idp_h_login_get(struct brk_app *app, struct brk_req *r, void *ctx)
 	}
 	if (brk_req_query(r, "lang", &lang) != 0)
 		lang = NULL;
-	if ((rc = load_tx(idp, r, tx, &txo)) != 0) {
-		brk_resp_error(r, rc == CM_ERR_UNAVAIL ? CM_E_DIR_UNAVAILABLE :
-		    CM_E_LOGIN_EXPIRED, NULL);
+	if ((rc = load_tx(idp, r, tx, "password", &txo)) != 0) {
+		brk_resp_error(r, tx_error(rc) == CM_E_CSRF ?
+		    CM_E_LOGIN_EXPIRED : tx_error(rc), NULL);
 		return;
 	}
-	render_login(idp, r, tx, txo, req_lang(r, json_object_get(txo, "req"),
-	    lang), NULL, CM_E_OK);
+	render_login(idp, r, tx, txo, tx_lang(r, txo, lang), NULL, CM_E_OK);
 	json_decref(txo);
 }
 
@@ -510,39 +775,55 @@ login_error(int rc)
 	}
 }
 
+/* Read tx and csrf from the form and check them; a response is set and
+ * non-zero returned when they do not hold. */
+static int
+form_tx(struct idp *idp, struct brk_req *r, struct brk_form *f,
+    const char *stage, const char **tx, json_t **txo)
+{
+	const char *csrf = NULL;
+	int rc;
+
+	*txo = NULL;
+	if (brk_form_get(f, "tx", tx) != 0 ||
+	    brk_form_get(f, "csrf", &csrf) != 0) {
+		brk_resp_error(r, CM_E_CSRF, NULL);
+		return -1;
+	}
+	if ((rc = load_tx(idp, r, *tx, stage, txo)) != 0) {
+		brk_resp_error(r, tx_error(rc), NULL);
+		return -1;
+	}
+	if (!cm_ct_streq(csrf, json_string_value(json_object_get(*txo,
+	    "csrf")))) {
+		cm_warn(brk_req_id(r), "login.csrf_mismatch", NULL);
+		json_decref(*txo);
+		*txo = NULL;
+		brk_resp_error(r, CM_E_CSRF, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 void
 idp_h_login_post(struct brk_app *app, struct brk_req *r, void *ctx)
 {
 	struct idp *idp = ctx;
 	struct brk_form *f = NULL;
-	struct idp_session *s = NULL;
-	const char *tx = NULL, *csrf = NULL, *user = NULL, *pw = NULL;
-	const char *lang = NULL, *cid;
-	json_t *txo = NULL, *amr = NULL, *req;
+	const char *tx = NULL, *user = NULL, *pw = NULL, *lang = NULL;
+	json_t *txo = NULL;
 	enum idp_lang l;
 	int rc;
 
-	if (brk_req_form(r, &f) != 0 || brk_form_get(f, "tx", &tx) != 0 ||
-	    brk_form_get(f, "csrf", &csrf) != 0) {
+	if (brk_req_form(r, &f) != 0) {
 		brk_resp_error(r, CM_E_CSRF, NULL);
 		goto out;
 	}
+	if (form_tx(idp, r, f, "password", &tx, &txo) != 0)
+		goto out;
 	if (brk_form_get(f, "lang", &lang) != 0)
 		lang = NULL;
-	if ((rc = load_tx(idp, r, tx, &txo)) != 0) {
-		brk_resp_error(r, rc == CM_ERR_UNAVAIL ? CM_E_DIR_UNAVAILABLE :
-		    rc == CM_ERR_DENIED ? CM_E_CSRF : CM_E_LOGIN_EXPIRED, NULL);
-		goto out;
-	}
-	if (!cm_ct_streq(csrf, json_string_value(json_object_get(txo,
-	    "csrf")))) {
-		cm_warn(brk_req_id(r), "login.csrf_mismatch", NULL);
-		brk_resp_error(r, CM_E_CSRF, NULL);
-		goto out;
-	}
-	req = json_object_get(txo, "req");
-	cid = json_string_value(json_object_get(req, "client_id"));
-	l = req_lang(r, req, lang);
+	l = tx_lang(r, txo, lang);
 	if (brk_form_get(f, "username", &user) != 0 ||
 	    brk_form_get(f, "password", &pw) != 0 || *pw == '\0' ||
 	    dir_name_check(user) != 0) {
@@ -557,33 +838,120 @@ idp_h_login_post(struct brk_app *app, struct brk_req *r, void *ctx)
 
 		if (cm_audit_emit(brk_req_id(r), "login.failure",
 		    "{s:s, s:s, s:s, s:s}", "uid", user, "method", "password",
-		    "client_id", cid, "reason", cm_strerror(rc)) != 0)
+		    "client_id", tx_client(txo), "reason",
+		    cm_strerror(rc)) != 0)
 			e = CM_E_AUDIT_UNAVAILABLE;
 		render_login(idp, r, tx, txo, l, user, e);
 		goto out;
 	}
-	if ((amr = json_pack("[s]", "pwd")) == NULL ||
-	    (rc = idp_session_create(idp, r, user, 1, amr, &s)) != 0) {
-		brk_resp_error(r, rc == CM_ERR_UNAVAIL || rc == CM_ERR_TIMEOUT ?
-		    CM_E_DIR_UNAVAILABLE : CM_E_INTERNAL, NULL);
-		goto out;
-	}
-	if (cm_audit_emit(brk_req_id(r), "login.success",
-	    "{s:s, s:s, s:s, s:s, s:i}", "uid", user, "method", "password",
-	    "client_id", cid, "sid", s->sid, "aal", s->aal) != 0) {
-		if (idp_session_end(idp, r, s) != 0)
-			cm_err(brk_req_id(r), "session.end_failed", NULL);
-		brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
-		goto out;
-	}
-	/* the transaction is spent; its cookie goes too */
+	/* the password stage is spent whatever follows */
 	if (dir_state_delete(idp->dir, IDP_ST_TX, tx) != 0)
 		cm_warn(brk_req_id(r), "login.tx_delete_failed", NULL);
-	(void)idp_set_cookie(r, IDP_COOKIE_TX, "", 0, "Lax");
-	issue_code(idp, r, req, s, cid);
+	after_password(idp, r, tx, txo, user, l);
  out:
-	json_decref(amr);
 	json_decref(txo);
-	idp_session_free(&s);
+	brk_form_free(&f);
+}
+
+static void
+render_otp(struct brk_req *r, const char *tx, json_t *txo, enum idp_lang l,
+    enum cm_eid err)
+{
+	const struct cm_errdef *e = err != CM_E_OK ? cm_errcat_get(err) : NULL;
+	char *html = NULL;
+
+	if (idp_page_otp(l, tx, json_string_value(json_object_get(txo,
+	    "csrf")), e, brk_req_id(r), &html) != 0) {
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
+		return;
+	}
+	brk_resp_body(r, e ? e->http_status : 200, "text/html; charset=utf-8",
+	    html, strlen(html));
+	free(html);
+}
+
+/* GET|POST /login/otp: the second factor. */
+void
+idp_h_login_otp(struct brk_app *app, struct brk_req *r, void *ctx)
+{
+	struct idp *idp = ctx;
+	struct brk_form *f = NULL;
+	const char *tx = NULL, *code = NULL, *lang = NULL, *uid;
+	json_t *txo = NULL, *amr = NULL;
+	struct idp_factor fac[4];
+	struct idp_assurance as;
+	const char *names[IDP_AMR_MAX];
+	enum idp_lang l;
+	size_t n, i;
+	int rc, recovery = 0;
+
+	if (strcmp(brk_req_method(r), "GET") == 0) {
+		if (brk_req_query(r, "tx", &tx) != 0 ||
+		    (rc = load_tx(idp, r, tx, "otp", &txo)) != 0) {
+			brk_resp_error(r, CM_E_LOGIN_EXPIRED, NULL);
+			goto out;
+		}
+		if (brk_req_query(r, "lang", &lang) != 0)
+			lang = NULL;
+		render_otp(r, tx, txo, tx_lang(r, txo, lang), CM_E_OK);
+		goto out;
+	}
+	if (brk_req_form(r, &f) != 0) {
+		brk_resp_error(r, CM_E_CSRF, NULL);
+		goto out;
+	}
+	if (form_tx(idp, r, f, "otp", &tx, &txo) != 0)
+		goto out;
+	if (brk_form_get(f, "lang", &lang) != 0)
+		lang = NULL;
+	l = tx_lang(r, txo, lang);
+	uid = json_string_value(json_object_get(txo, "uid"));
+	if (uid == NULL || brk_form_get(f, "code", &code) != 0) {
+		render_otp(r, tx, txo, l, CM_E_OTP_WRONG);
+		goto out;
+	}
+	rc = idp_mfa_totp_check(idp, r, uid, code, &recovery);
+	brk_metrics_auth(app, recovery ? "recovery_code" : "totp", rc == 0);
+	if (rc != 0) {
+		enum cm_eid e = rc == CM_ERR_LOCKED ? CM_E_OTP_LOCKED :
+		    rc == IDP_ERR_TOTP_REPLAY ? CM_E_OTP_REPLAY :
+		    rc == CM_ERR_DENIED || rc == CM_ERR_INVAL ||
+		    rc == CM_ERR_NOTFOUND ? CM_E_OTP_WRONG : dir_error(rc);
+
+		if (cm_audit_emit(brk_req_id(r), "factor.failure",
+		    "{s:s, s:s, s:s}", "uid", uid, "method", "totp",
+		    "reason", idp_assurance_strerror(rc)) != 0)
+			e = CM_E_AUDIT_UNAVAILABLE;
+		render_otp(r, tx, txo, l, e);
+		goto out;
+	}
+	/* what the user has proved: the factors so far plus this one */
+	n = 0;
+	json_array_foreach(json_object_get(txo, "amr"), i, amr) {
+		if (n < 2 && json_is_string(amr) &&
+		    strcmp(json_string_value(amr), "pwd") == 0)
+			fac[n++].type = IDP_FACTOR_PASSWORD;
+	}
+	fac[n].type = recovery ? IDP_FACTOR_RECOVERY : IDP_FACTOR_TOTP;
+	fac[n++].flags = 0;
+	for (i = 0; i < n; i++)
+		if (fac[i].type == IDP_FACTOR_PASSWORD)
+			fac[i].flags = 0;
+	if (idp_assurance_compute(fac, n, &as) != 0 ||
+	    (amr = json_array()) == NULL) {
+		brk_resp_error(r, CM_E_INTERNAL, NULL);
+		goto out;
+	}
+	n = idp_amr_list(as.amr, names);
+	for (i = 0; i < n; i++)
+		json_array_append_new(amr, json_string(names[i]));
+	finish_login(idp, r, tx, txo, uid, (int)as.aal, amr,
+	    recovery ? "recovery_code" : "totp");
+	json_decref(amr);
+	if (recovery && cm_audit_emit(brk_req_id(r), "factor.recovery_used",
+	    "{s:s}", "uid", uid) != 0)
+		cm_err(brk_req_id(r), "audit.write_failed", NULL);
+ out:
+	json_decref(txo);
 	brk_form_free(&f);
 }

@@ -187,6 +187,10 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 	strlcpy(idp->issuer, app->cfg->issuer, sizeof(idp->issuer));
 	snprintf(idp->token_endpoint, sizeof(idp->token_endpoint), "%s/token",
 	    idp->issuer);
+	if ((r = idp_mfa_init(idp)) != 0) {
+		free(idp);
+		return r;
+	}
 	if ((r = brk_route_add(app, BRK_M_GET,
 	    "/.well-known/openid-configuration", 0, h_discovery, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET, "/jwks.json", 0, h_jwks,
@@ -197,6 +201,12 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 	    BRK_ROUTE_HTML, idp_h_authorize, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/login",
 	    BRK_ROUTE_HTML, h_login, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/login/otp",
+	    BRK_ROUTE_HTML, idp_h_login_otp, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_GET, "/account", BRK_ROUTE_HTML,
+	    idp_h_account, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_POST, "/account/totp",
+	    BRK_ROUTE_HTML, idp_h_account_totp, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_POST, "/token", 0, idp_h_token,
 	    idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/userinfo", 0,
@@ -208,6 +218,7 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/logout",
 	    BRK_ROUTE_HTML, idp_h_logout, idp)) != 0 ||
 	    (r = brk_ready_add(app, "keys", ready_keys, idp)) != 0) {
+		idp_mfa_free(idp);
 		free(idp);
 		return r;
 	}
@@ -220,6 +231,7 @@ idp_free(struct idp **p)
 {
 	if (p == NULL || *p == NULL)
 		return;
+	idp_mfa_free(*p);
 	free(*p);
 	*p = NULL;
 }

@@ -57,6 +57,8 @@ struct idp;
 int	idp_new(struct brk_app *app, const struct idp_config *cfg,
 	    tok_signer *signer, struct idp **out) CM_WUR;
 void	idp_free(struct idp **idp);
+/* SIGHUP: reload the KEK and the policy file; on failure the old stay. */
+int	idp_reload(struct idp *idp);
 
 /* PKCE (RFC 7636): 1 when verifier is well-formed and S256(verifier)
  * equals challenge (constant time). */

@@ -13,7 +13,26 @@ struct idp {
 	struct dir_pool		*dir;
 	char			 issuer[512];
 	char			 token_endpoint[600];
+	struct idp_mfa		*mfa;
 };
+
+/* mfa.c */
+struct idp_policy_decision;
+int	idp_mfa_init(struct idp *idp) CM_WUR;
+void	idp_mfa_free(struct idp *idp);
+int	idp_mfa_totp_enabled(struct idp *idp);
+int	idp_mfa_wrap(struct idp *idp, const char *uid, const uint8_t *sec,
+	    size_t len, char **out) CM_WUR;
+int	idp_mfa_unwrap(struct idp *idp, const char *uid, const char *wrapped,
+	    uint8_t **sec, size_t *len) CM_WUR;
+int	idp_mfa_totp_check(struct idp *idp, struct brk_req *r, const char *uid,
+	    const char *code, int *recovery) CM_WUR;
+/* Evaluate the policy (logs and audits the decision and report-only
+ * results); a failure to evaluate or audit denies. */
+int	idp_policy_decide(struct idp *idp, struct brk_req *r,
+	    const char *client_id, const json_t *req, const char *uid, int aal,
+	    const json_t *amr, int64_t auth_time,
+	    struct idp_policy_decision *d);
 
 /* State kinds in the directory (dir_state_*). */
 #define IDP_ST_TX	"tx"		/* login transaction */
@@ -32,7 +51,11 @@ enum idp_str {
 	IDP_S_SIGNIN, IDP_S_TO_CONTINUE, IDP_S_USERNAME, IDP_S_PASSWORD,
 	IDP_S_SUBMIT, IDP_S_OTHER_LANG, IDP_S_ERROR_CODE, IDP_S_REQUEST_ID,
 	IDP_S_SIGNED_OUT, IDP_S_SIGNOUT, IDP_S_SIGNOUT_Q, IDP_S_ACCOUNT,
-	IDP_S_SIGNED_IN_AS, IDP_S_LEVEL, IDP_S_MAX
+	IDP_S_SIGNED_IN_AS, IDP_S_LEVEL, IDP_S_OTP_TITLE, IDP_S_OTP_LEAD,
+	IDP_S_OTP_CODE, IDP_S_VERIFY, IDP_S_FACTORS, IDP_S_TOTP,
+	IDP_S_TOTP_SETUP, IDP_S_TOTP_REMOVE, IDP_S_TOTP_ACTIVE, IDP_S_TOTP_NONE,
+	IDP_S_TOTP_SCAN, IDP_S_TOTP_KEY, IDP_S_QR_ALT, IDP_S_RECOVERY_TITLE,
+	IDP_S_RECOVERY_LEAD, IDP_S_CONTINUE, IDP_S_MAX
 };
 const char	*idp_str(enum idp_lang lang, enum idp_str id);
 enum idp_lang	 idp_lang_pick(const char *explicit_lang, const char *ui_locales,
@@ -57,11 +80,36 @@ int	idp_page_logout_confirm(enum idp_lang lang, const char *csrf,
 int	idp_access_verify(struct idp *idp, const char *tok, json_t **claims)
 	    CM_WUR;
 extern const char idp_stylesheet[];
+int	idp_page_otp(enum idp_lang lang, const char *tx, const char *csrf,
+	    const struct cm_errdef *error, const char *rid, char **html) CM_WUR;
+struct idp_account_page {
+	enum idp_lang		 lang;
+	const char		*uid;
+	const char		*level;		/* acr URI */
+	const char		*csrf;
+	int			 totp_enabled;	/* a KEK is configured */
+	int			 totp_active;
+	const struct cm_errdef	*error;
+	const char		*request_id;
+};
+int	idp_page_account(const struct idp_account_page *pg, char **html)
+	    CM_WUR;
+int	idp_page_totp_enrol(enum idp_lang lang, const char *csrf,
+	    const char *svg, const char *key, const char *uri,
+	    const struct cm_errdef *error, const char *rid, char **html) CM_WUR;
+int	idp_page_recovery(enum idp_lang lang, const char *const *codes,
+	    size_t n, char **html) CM_WUR;
 
 /* Handlers (authorize.c, token.c, session.c, ...). */
 void	idp_h_authorize(struct brk_app *, struct brk_req *, void *);
 void	idp_h_login_get(struct brk_app *, struct brk_req *, void *);
 void	idp_h_login_post(struct brk_app *, struct brk_req *, void *);
+void	idp_h_login_otp(struct brk_app *, struct brk_req *, void *);
+void	idp_h_account(struct brk_app *, struct brk_req *, void *);
+void	idp_h_account_totp(struct brk_app *, struct brk_req *, void *);
+/* Start a password login for req, or for a local page (ret). */
+void	idp_login_start(struct idp *idp, struct brk_req *r, json_t *req,
+	    const char *ret, enum idp_lang lang);
 void	idp_h_token(struct brk_app *, struct brk_req *, void *);
 void	idp_h_userinfo(struct brk_app *, struct brk_req *, void *);
 void	idp_h_introspect(struct brk_app *, struct brk_req *, void *);

@@ -11,6 +11,8 @@
 #include <strings.h>
 
 #include "idp.h"
+#include <openssl/evp.h>
+
 #include "idp_int.h"
 
 static const char *const strings[][2] = {
@@ -33,6 +35,34 @@ static const char *const strings[][2] = {
 	[IDP_S_SIGNED_IN_AS] = { "%s としてサインインしています。",
 	    "Signed in as %s." },
 	[IDP_S_LEVEL] = { "認証レベル", "Authentication level" },
+	[IDP_S_OTP_TITLE] = { "確認コード", "Verification code" },
+	[IDP_S_OTP_LEAD] = { "認証アプリに表示されている 6 桁のコード、または"
+	    "リカバリーコードを入力してください。",
+	    "Enter the 6-digit code shown in your authenticator app, or a "
+	    "recovery code." },
+	[IDP_S_OTP_CODE] = { "コード", "Code" },
+	[IDP_S_VERIFY] = { "確認", "Verify" },
+	[IDP_S_FACTORS] = { "認証要素", "Authenticators" },
+	[IDP_S_TOTP] = { "認証アプリ (TOTP)", "Authenticator app (TOTP)" },
+	[IDP_S_TOTP_SETUP] = { "認証アプリを設定", "Set up an authenticator app" },
+	[IDP_S_TOTP_REMOVE] = { "認証アプリを削除", "Remove the authenticator app" },
+	[IDP_S_TOTP_ACTIVE] = { "設定済み", "Set up" },
+	[IDP_S_TOTP_NONE] = { "未設定", "Not set up" },
+	[IDP_S_TOTP_SCAN] = { "認証アプリでこの QR コードを読み取るか、"
+	    "下のキーを入力してから、表示されたコードを入力してください。",
+	    "Scan this QR code with your authenticator app, or type the key "
+	    "below, then enter the code it shows." },
+	[IDP_S_TOTP_KEY] = { "キー", "Key" },
+	[IDP_S_QR_ALT] = { "認証アプリ用の QR コード",
+	    "QR code for the authenticator app" },
+	[IDP_S_RECOVERY_TITLE] = { "リカバリーコード", "Recovery codes" },
+	[IDP_S_RECOVERY_LEAD] = { "認証アプリを使えないときのためのコードです。"
+	    "各コードは一度だけ使えます。今すぐ安全な場所に保管してください。"
+	    "再表示はできません。",
+	    "Use these if you cannot use your authenticator app. Each works "
+	    "once. Store them somewhere safe now: they will not be shown "
+	    "again." },
+	[IDP_S_CONTINUE] = { "続ける", "Continue" },
 };
 
 const char *
@@ -84,6 +114,20 @@ static int
 esc(struct cm_buf *b, const char *s)
 {
 	return brk_html_escape(b, s ? s : "");
+}
+
+static int
+hidden(struct cm_buf *b, const char *name, const char *value)
+{
+	int r = 0;
+
+	if (value == NULL)
+		return 0;
+	r |= cm_buf_appendf(b, "<input type=\"hidden\" name=\"%s\" "
+	    "value=\"", name);
+	r |= esc(b, value);
+	r |= cm_buf_appendf(b, "\">");
+	return r ? CM_ERR_RANGE : 0;
 }
 
 /* printf into the buffer with exactly one %s replaced by escaped text. */
@@ -226,20 +270,6 @@ idp_page_message(enum idp_lang lang, const char *title, const char *msg,
 	return 0;
 }
 
-static int
-hidden(struct cm_buf *b, const char *name, const char *value)
-{
-	int r = 0;
-
-	if (value == NULL)
-		return 0;
-	r |= cm_buf_appendf(b, "<input type=\"hidden\" name=\"%s\" "
-	    "value=\"", name);
-	r |= esc(b, value);
-	r |= cm_buf_appendf(b, "\">");
-	return r ? CM_ERR_RANGE : 0;
-}
-
 int
 idp_page_logout_confirm(enum idp_lang lang, const char *csrf,
     const char *uri, const char *state, const char *client_id, char **html)
@@ -273,6 +303,182 @@ idp_page_logout_confirm(enum idp_lang lang, const char *csrf,
 	return 0;
 }
 
+/* A page with a heading, an optional error box and a body callback. */
+static int
+card_start(struct cm_buf *b, enum idp_lang lang, const char *title,
+    const struct cm_errdef *error, const char *rid)
+{
+	int r = 0;
+
+	r |= head(b, lang, title);
+	r |= cm_buf_appendf(b, "<h1>");
+	r |= esc(b, title);
+	r |= cm_buf_appendf(b, "</h1>");
+	r |= error_box(b, lang, error, rid);
+	return r ? CM_ERR_RANGE : 0;
+}
+
+static int
+card_finish(struct cm_buf *b, int r, char **html)
+{
+	r |= tail(b);
+	if (r != 0 || cm_buf_cstr(b) != 0) {
+		cm_buf_free(b);
+		return CM_ERR_RANGE;
+	}
+	*html = (char *)b->data;
+	return 0;
+}
+
+int
+idp_page_otp(enum idp_lang lang, const char *tx, const char *csrf,
+    const struct cm_errdef *error, const char *rid, char **html)
+{
+	struct cm_buf b;
+	int r = 0;
+
+	*html = NULL;
+	cm_buf_init(&b, 16 * 1024, 0);
+	r |= card_start(&b, lang, idp_str(lang, IDP_S_OTP_TITLE), error, rid);
+	r |= cm_buf_appendf(&b, "<p class=\"lead\">");
+	r |= esc(&b, idp_str(lang, IDP_S_OTP_LEAD));
+	r |= cm_buf_appendf(&b, "</p><form method=\"post\" "
+	    "action=\"/login/otp\">");
+	r |= hidden(&b, "tx", tx);
+	r |= hidden(&b, "csrf", csrf);
+	r |= hidden(&b, "lang", lang == IDP_LANG_EN ? "en" : "ja");
+	r |= cm_buf_appendf(&b, "<label for=\"code\">");
+	r |= esc(&b, idp_str(lang, IDP_S_OTP_CODE));
+	r |= cm_buf_appendf(&b, "</label><input id=\"code\" name=\"code\" "
+	    "type=\"text\" inputmode=\"numeric\" "
+	    "autocomplete=\"one-time-code\" required maxlength=\"64\" "
+	    "autofocus><button type=\"submit\">");
+	r |= esc(&b, idp_str(lang, IDP_S_VERIFY));
+	r |= cm_buf_appendf(&b, "</button></form>");
+	return card_finish(&b, r, html);
+}
+
+int
+idp_page_account(const struct idp_account_page *pg, char **html)
+{
+	enum idp_lang lang = pg->lang;
+	struct cm_buf b;
+	int r = 0;
+
+	*html = NULL;
+	cm_buf_init(&b, 32 * 1024, 0);
+	r |= card_start(&b, lang, idp_str(lang, IDP_S_ACCOUNT), pg->error,
+	    pg->request_id);
+	r |= cm_buf_appendf(&b, "<p class=\"lead\">");
+	r |= fmt1(&b, idp_str(lang, IDP_S_SIGNED_IN_AS), pg->uid);
+	r |= cm_buf_appendf(&b, "</p><dl class=\"trace\"><dt>");
+	r |= esc(&b, idp_str(lang, IDP_S_LEVEL));
+	r |= cm_buf_appendf(&b, "</dt><dd id=\"level\">");
+	r |= esc(&b, pg->level);
+	r |= cm_buf_appendf(&b, "</dd><dt>");
+	r |= esc(&b, idp_str(lang, IDP_S_TOTP));
+	r |= cm_buf_appendf(&b, "</dt><dd id=\"totp-state\">");
+	r |= esc(&b, idp_str(lang, pg->totp_active ? IDP_S_TOTP_ACTIVE :
+	    IDP_S_TOTP_NONE));
+	r |= cm_buf_appendf(&b, "</dd></dl>");
+	if (pg->totp_enabled) {
+		r |= cm_buf_appendf(&b, "<form method=\"post\" "
+		    "action=\"/account/totp\">");
+		r |= hidden(&b, "csrf", pg->csrf);
+		r |= hidden(&b, "action", pg->totp_active ? "remove" : "start");
+		r |= cm_buf_appendf(&b, "<button type=\"submit\" "
+		    "id=\"totp-action\">");
+		r |= esc(&b, idp_str(lang, pg->totp_active ?
+		    IDP_S_TOTP_REMOVE : IDP_S_TOTP_SETUP));
+		r |= cm_buf_appendf(&b, "</button></form>");
+	}
+	r |= cm_buf_appendf(&b, "<form method=\"post\" action=\"/logout\">");
+	r |= hidden(&b, "csrf", pg->csrf);
+	r |= cm_buf_appendf(&b, "<button type=\"submit\" id=\"signout\">");
+	r |= esc(&b, idp_str(lang, IDP_S_SIGNOUT));
+	r |= cm_buf_appendf(&b, "</button></form>");
+	return card_finish(&b, r, html);
+}
+
+int
+idp_page_totp_enrol(enum idp_lang lang, const char *csrf, const char *svg,
+    const char *key, const char *uri, const struct cm_errdef *error,
+    const char *rid, char **html)
+{
+	struct cm_buf b;
+	char *svg64 = NULL;
+	int r = 0;
+
+	*html = NULL;
+	/* an <img> with a data: URI: no inline markup, allowed by the CSP */
+	if (EVP_ENCODE_LENGTH(strlen(svg)) > 1024 * 1024 ||
+	    (svg64 = malloc(EVP_ENCODE_LENGTH(strlen(svg)) + 1)) == NULL)
+		return CM_ERR_NOMEM;
+	{
+		int n = EVP_EncodeBlock((unsigned char *)svg64,
+		    (const unsigned char *)svg, (int)strlen(svg));
+		svg64[n] = '\0';
+	}
+	cm_buf_init(&b, 2 * 1024 * 1024, 0);
+	r |= card_start(&b, lang, idp_str(lang, IDP_S_TOTP_SETUP), error,
+	    rid);
+	r |= cm_buf_appendf(&b, "<p class=\"lead\">");
+	r |= esc(&b, idp_str(lang, IDP_S_TOTP_SCAN));
+	r |= cm_buf_appendf(&b, "</p><p class=\"qr\"><img id=\"qr\" "
+	    "width=\"240\" height=\"240\" src=\"data:image/svg+xml;base64,");
+	r |= cm_buf_append(&b, svg64, strlen(svg64));
+	r |= cm_buf_appendf(&b, "\" alt=\"");
+	r |= esc(&b, idp_str(lang, IDP_S_QR_ALT));
+	r |= cm_buf_appendf(&b, "\"></p><dl class=\"trace\"><dt>");
+	r |= esc(&b, idp_str(lang, IDP_S_TOTP_KEY));
+	r |= cm_buf_appendf(&b, "</dt><dd><code id=\"totp-key\">");
+	r |= esc(&b, key);
+	r |= cm_buf_appendf(&b, "</code></dd></dl><p class=\"hint\">"
+	    "<code id=\"totp-uri\">");
+	r |= esc(&b, uri);
+	r |= cm_buf_appendf(&b, "</code></p><form method=\"post\" "
+	    "action=\"/account/totp\">");
+	r |= hidden(&b, "csrf", csrf);
+	r |= hidden(&b, "action", "confirm");
+	r |= cm_buf_appendf(&b, "<label for=\"code\">");
+	r |= esc(&b, idp_str(lang, IDP_S_OTP_CODE));
+	r |= cm_buf_appendf(&b, "</label><input id=\"code\" name=\"code\" "
+	    "type=\"text\" inputmode=\"numeric\" "
+	    "autocomplete=\"one-time-code\" required maxlength=\"8\" "
+	    "autofocus><button type=\"submit\">");
+	r |= esc(&b, idp_str(lang, IDP_S_VERIFY));
+	r |= cm_buf_appendf(&b, "</button></form>");
+	free(svg64);
+	return card_finish(&b, r, html);
+}
+
+int
+idp_page_recovery(enum idp_lang lang, const char *const *codes, size_t n,
+    char **html)
+{
+	struct cm_buf b;
+	size_t i;
+	int r = 0;
+
+	*html = NULL;
+	/* the codes are secrets shown once: wipe the buffer's growth */
+	cm_buf_init(&b, 32 * 1024, 1);
+	r |= card_start(&b, lang, idp_str(lang, IDP_S_RECOVERY_TITLE), NULL,
+	    NULL);
+	r |= cm_buf_appendf(&b, "<p class=\"lead\" role=\"status\">");
+	r |= esc(&b, idp_str(lang, IDP_S_RECOVERY_LEAD));
+	r |= cm_buf_appendf(&b, "</p><ul class=\"codes\" id=\"recovery\">");
+	for (i = 0; i < n; i++) {
+		r |= cm_buf_appendf(&b, "<li><code>");
+		r |= esc(&b, codes[i]);
+		r |= cm_buf_appendf(&b, "</code></li>");
+	}
+	r |= cm_buf_appendf(&b, "</ul><p><a href=\"/account\">");
+	r |= esc(&b, idp_str(lang, IDP_S_CONTINUE));
+	r |= cm_buf_appendf(&b, "</a></p>");
+	return card_finish(&b, r, html);
+}
+
 /* Contrast: text #1a1a1a on #ffffff (17:1), links and buttons #0b4f9c on
  * white (8.6:1), white on #0b4f9c for buttons; visible focus rings. */
 const char idp_stylesheet[] =
@@ -299,4 +505,6 @@ const char idp_stylesheet[] =
 	"font-size:.875rem;margin:.5rem 0 0}"
 	".trace dt{font-weight:600}.trace dd{margin:0}"
 	".lang{margin-top:1.5rem;text-align:right}"
-	".hint{font-size:.875rem;color:#3d4651}";
+	".hint{font-size:.875rem;color:#3d4651;word-break:break-all}"
+	".qr{text-align:center}.qr img{border:8px solid #fff}"
+	".codes{columns:2;font-size:1.125rem}";

@@ -15,7 +15,8 @@ libcmocka-dev
 wamerican
 clang libclang-rt-14-dev
 curl libcurl4-openssl-dev python3 procps psmisc
-libunistring-dev"
+libunistring-dev
+chromium"
 
 missing=""
 for p in $PKGS; do

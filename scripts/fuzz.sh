@@ -11,8 +11,10 @@ for f in build-fuzz/fuzz/fuzz_*; do
 	seeds=fuzz/corpus/${name#fuzz_}
 	work=$(mktemp -d)
 	[ -d "$seeds" ] && cp -R "$seeds"/. "$work"/
+	mkdir -p tests/out/fuzz
 	if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-		-print_final_stats=0 "$work" >"$work.log" 2>&1; then
+		-print_final_stats=0 -artifact_prefix=tests/out/fuzz/ \
+		"$work" >"$work.log" 2>&1; then
 		passed=$((passed + 1))
 		echo "ok   $name ($secs s)"
 	else

@@ -37,6 +37,7 @@ if [ ! -f "$var/sekimori.conf" ]; then
 		echo "log_level = info"
 		echo "audit_file = audit.log"
 		echo "key_dir = keys"
+		echo "kek_file = kek"
 		scripts/slapd.sh env "$var/ldap"
 	} > "$var/sekimori.conf.tmp"
 	mv "$var/sekimori.conf.tmp" "$var/sekimori.conf"
@@ -45,6 +46,9 @@ issuer=$(sed -n 's/^issuer = //p' "$var/sekimori.conf")
 # the first signing key (later ones: brokerctl key rotate, then SIGHUP)
 if [ ! -f "$var/keys/keys.json" ]; then
 	build/brokerctl -c "$var/sekimori.conf" key rotate >/dev/null
+fi
+if [ ! -f "$var/kek" ]; then
+	build/brokerctl -c "$var/sekimori.conf" kek rotate >/dev/null
 fi
 
 cat <<MSG

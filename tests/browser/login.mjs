@@ -18,15 +18,25 @@
 // (Chromium honours the switch only together with --user-data-dir, which
 // launchPersistentContext passes).  Any other certificate still fails.
 //
-// What it does: opens the authorization URL; on the Japanese login page
-// checks lang, the heading, label/input association, the Tab order and the
-// visible focus ring, text contrast, and takes a screenshot; switches to
-// English with the language link and checks the same; submits a wrong
-// password with the keyboard and checks the alert (role=alert, SKM- code,
-// the request id of that response); then signs in with the keyboard only
-// and waits for the redirect to the receiver.  Prints one JSON object; on
-// a failed check prints {"failed": ...} and exits 1.  The browser is
-// closed in every case.
+// --no-proxy-server (besides the flags the test plan lists): the broker and
+// the receiver are on loopback; an inherited proxy must not get in between.
+//
+// What it does: opens the authorization URL (locale ja-JP, so Accept-
+// Language asks for Japanese); on the Japanese login page checks lang, the
+// heading, label/input association (getByLabel), the Tab order and the
+// visible focus ring, text contrast (WCAG AA 4.5:1), that nothing sticks out
+// of the card at 1024 px and at 320 px (WCAG reflow), and takes a
+// screenshot; switches to English with the language link and checks the
+// same; submits a wrong password with the keyboard and checks the alert
+// (role=alert, the SKM- code, the request id of that very response); then
+// signs in with the keyboard only and follows the 303 to the receiver.
+// Browser-side facts (CSP violations from the "security" log, the raw
+// POST /login responses) are collected over CDP.
+//
+// Prints one JSON object of facts (the Python test asserts on them); when a
+// step cannot go on it adds {"failed": step, "message": ...} and exits 1.
+// The browser is closed in every case; the Python side also kills the
+// process group on a timeout.
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -115,6 +125,42 @@ async function focused(page) {
   });
 }
 
+// Layout: elements of the card that stick out of its content box (text
+// that does not wrap, a field wider than the card), at the current width.
+async function overflow(page) {
+  return page.evaluate(() => {
+    const card = document.querySelector('main.card') || document.body;
+    const cs = getComputedStyle(card);
+    const box = card.getBoundingClientRect();
+    const left = box.left + parseFloat(cs.paddingLeft);
+    const right = box.right - parseFloat(cs.paddingRight);
+    const out = [];
+    for (const el of card.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      const over = Math.max(r.right - right, left - r.left);
+      if (over > 1) {
+        out.push({ tag: el.tagName.toLowerCase(), cls: el.className || null,
+          text: el.textContent.trim().slice(0, 40), px: Math.round(over) });
+      }
+    }
+    return { viewport: window.innerWidth,
+      page_scrolls_sideways: document.documentElement.scrollWidth > window.innerWidth,
+      elements: out };
+  });
+}
+
+// overflow() at the desktop viewport and at 320 CSS px (WCAG 2.1 SC 1.4.10
+// Reflow: no horizontal scrolling at 320 px).
+async function layout(page) {
+  const desk = await overflow(page);
+  const vp = page.viewportSize();
+  await page.setViewportSize({ width: 320, height: 740 });
+  const phone = await overflow(page);
+  await page.setViewportSize(vp);
+  return [desk, phone];
+}
+
 async function stylesheetHasFocusVisible(page) {
   return page.evaluate(() => [...document.styleSheets].some((s) => {
     try {
@@ -177,6 +223,7 @@ async function checkLoginPage(page, lang, t, afterPost = false) {
     contrast: ratios,
     focus_visible_rule: await stylesheetHasFocusVisible(page),
     other_lang_link: await page.locator('p.lang a').getAttribute('hreflang'),
+    layout: await layout(page),
   };
   return { user, pass, submit };
 }
@@ -196,6 +243,7 @@ const JA = { heading: 'サインイン', user: 'ユーザー名', pass: 'パス�
 const EN = { heading: 'Sign in', user: 'User name', pass: 'Password', submit: 'Sign in', other: '日本語' };
 
 let context;
+let waitForPostResponses;
 try {
   mkdirSync(OUT, { recursive: true });
   context = await chromium.launchPersistentContext(env('SKM_USER_DATA_DIR'), {
@@ -226,12 +274,40 @@ try {
   // during a navigation, when the page's console event may miss them
   const cdp = await context.newCDPSession(page);
   facts.security_log = [];
+  let securityLogged;
+  const firstSecurityEntry = new Promise((resolve) => { securityLogged = resolve; });
   cdp.on('Log.entryAdded', ({ entry }) => {
     if (entry.source === 'security') {
       facts.security_log.push({ level: entry.level, text: entry.text, url: entry.url });
+      securityLogged();
     }
   });
   await cdp.send('Log.enable');
+  // raw responses of POST /login (a blocked redirect never reaches
+  // Playwright's response events)
+  const posts = new Set();
+  const rawWaiters = [];
+  // resolves once more than n POST /login responses were seen, or after ms
+  waitForPostResponses = (n, ms) => new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    const poll = () => {
+      if (facts.login_post_raw.length > n) { clearTimeout(t); resolve(); } else rawWaiters.push(poll);
+    };
+    poll();
+  });
+  facts.login_post_raw = [];
+  cdp.on('Network.requestWillBeSent', ({ requestId, request }) => {
+    if (request.method === 'POST' && new URL(request.url).pathname === '/login') posts.add(requestId);
+  });
+  cdp.on('Network.responseReceivedExtraInfo', ({ requestId, statusCode, headers }) => {
+    if (!posts.has(requestId)) return;
+    const h = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+    facts.login_post_raw.push({ status: statusCode, location: h.location ?? null,
+      csp: h['content-security-policy'] ?? null, request_id: h['x-request-id'] ?? null });
+    for (const w of rawWaiters.splice(0)) w();
+  });
+  await cdp.send('Network.enable');
 
   // 1. the authorization request lands on the Japanese login page
   step = 'open the authorization URL';
@@ -296,31 +372,61 @@ try {
   check(code !== null, 'alert shows an SKM- code', alertText);
   check(facts.error.shows_request_id, 'alert shows the request id', facts.error);
   await page.screenshot({ path: join(OUT, 'login-en-error.png'), fullPage: true });
+  const vp = page.viewportSize();
+  await page.setViewportSize({ width: 320, height: 740 });
+  await page.screenshot({ path: join(OUT, 'login-en-error-320.png'), fullPage: true });
+  await page.setViewportSize(vp);
   await checkLoginPage(page, 'en', EN, true);
 
   // 5. sign in with the keyboard only; the focus is in the password field
   step = 'sign in';
+  facts.console_before_sign_in = facts.console.length;
   check(facts.error.focused_after_error === 'password',
     'focus on the password field after the error', facts.error);
   await page.keyboard.type(env('SKM_PASSWORD'));
   await page.keyboard.press('Tab');
   const onButton = await focused(page);
   check(onButton.tag === 'button' && onButton.focus_visible, 'Tab to submit', onButton);
-  const posted = submitWithEnter(page);
-  const arrived = page.waitForURL((u) => u.href.startsWith(`${CALLBACK}?`),
-    { timeout: TIMEOUT });
-  const good = await posted;
-  facts.login_post_status = good.status();
-  facts.login_post_location = await good.headerValue('location');
-  facts.login_post_csp = await good.headerValue('content-security-policy');
-  try {
-    await arrived;
-  } catch (e) {
-    throw new CheckError(`the browser did not reach the redirect_uri after `
-      + `POST /login answered ${good.status()} Location `
-      + `${facts.login_post_location}: ${e.message.split('\n')[0]}; `
-      + `security log: ${JSON.stringify(facts.security_log)}`);
+  // POST /login answers 303 to the redirect_uri; the browser follows it
+  // (or refuses to: then the navigation request fails)
+  const settle = (p) => p.then((v) => ({ v }), (e) => ({ e }));
+  const reached = settle(page.waitForResponse(
+    (r) => r.url().startsWith(`${CALLBACK}?`), { timeout: TIMEOUT }));
+  const refused = settle(page.waitForEvent('requestfailed', {
+    predicate: (r) => r.isNavigationRequest(), timeout: TIMEOUT }));
+  const postsBefore = facts.login_post_raw.length;
+  await page.keyboard.press('Enter');
+  let end = await Promise.race([reached, refused]);
+  if (end.e) {
+    const [a, b] = await Promise.all([reached, refused]);
+    end = a.v ? a : b;
   }
+  const last = end.v;
+  if (!last) throw new CheckError(`no navigation after POST /login: ${end.e}`);
+  const lastReq = typeof last.request === 'function' ? last.request() : last;
+  facts.last_navigation = {
+    method: lastReq.method(), url: lastReq.url(),
+    failure: lastReq.failure()?.errorText ?? null,
+  };
+  await waitForPostResponses(postsBefore, 3000);
+  const postRaw = facts.login_post_raw[postsBefore];
+  facts.login_post = postRaw ?? null;
+  check(postRaw && postRaw.status === 303 &&
+    (postRaw.location || '').startsWith(`${CALLBACK}?`),
+  'POST /login answered 303 to the redirect_uri', postRaw);
+  if (lastReq.failure()) {
+    // the broker did redirect; the browser refused to follow.  The reason
+    // is logged right after the failure: wait (bounded) for it.
+    await Promise.race([firstSecurityEntry,
+      new Promise((resolve) => { setTimeout(resolve, 3000).unref(); })]);
+    throw new CheckError('the browser did not follow the 303 from POST '
+      + `/login to the redirect_uri (${lastReq.method()} ${lastReq.url()}: `
+      + `${lastReq.failure().errorText}); security log: `
+      + `${JSON.stringify(facts.security_log.map((l) => l.text.trim()))}; `
+      + `CSP of the login page: ${facts.login_page_csp}`);
+  }
+  await page.waitForURL((u) => u.href.startsWith(`${CALLBACK}?`),
+    { waitUntil: 'load', timeout: TIMEOUT });
   facts.final_url = page.url();
   facts.final_body = (await page.locator('body').innerText()).trim();
   step = 'done';

@@ -61,6 +61,7 @@ class Broker:
         self.audit = os.path.join(workdir, "audit.log")
         self.out = os.path.join(workdir, "brokerd.out")
         self.key_dir = os.path.join(workdir, "keys")
+        self.kek = os.path.join(workdir, "kek")
         scheme = "https" if tls else "http"
         conf = {
             "listen": "127.0.0.1:%d" % self.port,
@@ -71,6 +72,7 @@ class Broker:
             "log_level": "debug",
             "audit_file": self.audit,
             "key_dir": self.key_dir,
+            "kek_file": self.kek,
             "drain_timeout": "10",
         }
         if not tls:
@@ -99,6 +101,8 @@ class Broker:
     def ensure_key(self):
         if not os.path.exists(os.path.join(self.key_dir, "keys.json")):
             self.ctl("key", "rotate")
+        if not os.path.exists(self.kek):
+            self.ctl("kek", "rotate")
 
     def start(self, wait=True):
         self.ensure_key()

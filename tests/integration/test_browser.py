@@ -15,7 +15,11 @@ from its NSS store, not from a CA file, and we do not want to touch the
 system or user NSS database for a test.)
 
 Screenshots go to tests/out/ (git-ignored): login-ja.png, login-en.png,
-login-en-error.png."""
+login-en-error.png and login-en-error-320.png (320 CSS px, WCAG reflow).
+
+Japanese glyphs need a Japanese font on the machine (Debian:
+fonts-ipafont-gothic or fonts-noto-cjk); without one the screenshots show
+boxes, the checks here do not depend on it."""
 import base64
 import hashlib
 import http.server
@@ -193,55 +197,86 @@ class BrowserLoginTest(unittest.TestCase):
         lines = [l for l in out.splitlines() if l.strip()]
         self.assertTrue(lines, "no output (rc %d):\n%s" % (rc, err[-4000:]))
         f = json.loads(lines[-1])
-        self.assertEqual(rc, 0, "login.mjs failed at %r: %s\n%s\nstderr:\n%s"
-                         "\nbrokerd:\n%s" % (f.get("failed"), f.get("message"),
-                                             json.dumps(f, indent=1,
-                                                        ensure_ascii=False),
-                                             err[-3000:], self.b.output()))
+        why = "login.mjs stopped at %r: %s\nfacts:\n%s\nstderr:\n%s" % (
+            f.get("failed"), f.get("message"),
+            json.dumps(f, indent=1, ensure_ascii=False)[-6000:], err[-2000:])
+        # What the run got to is checked in independent parts, so that one
+        # broken thing does not hide another.
+        with self.subTest("TLS verified against the pinned key"):
+            self.assertIn("tls", f, why)
+            self.assertEqual(f["tls"]["subjectName"], "localhost")
+            self.assertEqual(f["tls"]["issuer"], "Sekimori dev CA")
+            self.assertIn("TLS 1.3", f["tls"]["protocol"])
+        with self.subTest("login pages: ja and en, labels, focus, contrast"):
+            for lang in ("ja", "en", "en-error"):
+                self.assertIn(lang, f.get("pages", {}), why)
+                pg = f["pages"][lang]
+                self.assertEqual(pg["html_lang"], lang[:2])
+                self.assertTrue(pg["focus_visible_rule"], lang)
+                for c in pg["controls"]:
+                    if c["tag"] == "input":
+                        self.assertEqual(len(c["labels"]), 1, c)
+                for sel, ratio in pg["contrast"].items():
+                    self.assertGreaterEqual(ratio, 4.5, (lang, sel))
+            self.assertEqual(f["pages"]["ja"]["other_lang_link"], "en")
+            self.assertEqual(f["pages"]["en"]["other_lang_link"], "ja")
+            self.assertIn("サインイン", f["pages"]["ja"]["title"])
+            self.assertIn("Sign in", f["pages"]["en"]["title"])
+            for lang in ("ja", "en"):
+                self.assertEqual([x["id"] or x["tag"]
+                                  for x in f["tab_order"][lang]],
+                                 ["username", "password", "button", "a"])
+                for x in f["tab_order"][lang][1:]:
+                    self.assertTrue(x["focus_visible"], x)
+                    self.assertGreaterEqual(x["outline_width"], 2, x)
+        with self.subTest("wrong password: role=alert, SKM- code, "
+                          "request id"):
+            self.assertIn("error", f, why)
+            e = f["error"]
+            self.assertEqual(e["status"], 401)
+            self.assertEqual(e["alert_count"], 1)
+            self.assertEqual(e["code"], "SKM-4008")
+            self.assertTrue(e["shows_request_id"], e)
+            self.assertEqual(e["html_lang"], "en")
+            self.assertEqual(e["username_kept"], "demo")
+            self.assertEqual(e["focused_after_error"], "password")
+            self.assertGreaterEqual(e["error_contrast"], 4.5)
+        with self.subTest("layout: nothing sticks out of the card, "
+                          "no sideways scrolling at 320 px"):
+            bad = []
+            for lang, pg in sorted(f.get("pages", {}).items()):
+                for lay in pg["layout"]:
+                    if lay["page_scrolls_sideways"] or lay["elements"]:
+                        bad.append("%s at %d px: %s%s" % (
+                            lang, lay["viewport"],
+                            "page scrolls sideways; " if
+                            lay["page_scrolls_sideways"] else "",
+                            ", ".join("<%s> %r sticks out %d px"
+                                      % (e["tag"], e["text"], e["px"])
+                                      for e in lay["elements"])))
+            self.assertEqual(bad, [], "\n".join(bad))
+        with self.subTest("no CSP violation or script error on our pages "
+                          "before sign-in"):
+            n = f.get("console_before_sign_in", len(f.get("console", [])))
+            for m in f.get("console", [])[:n]:
+                self.assertNotIn("Content Security Policy", m["text"], m)
+                self.assertNotEqual(m["type"], "pageerror", m)
+        for name in ("login-ja.png", "login-en.png", "login-en-error.png",
+                     "login-en-error-320.png"):
+            with self.subTest("screenshot " + name):
+                path = os.path.join(OUT, name)
+                self.assertGreater(os.path.getsize(path), 5000, path)
 
-        # TLS was verified against the pinned key, not switched off
-        self.assertEqual(f["tls"]["subjectName"], "localhost")
-        self.assertIn("TLS 1.3", f["tls"]["protocol"])
-
-        # both languages rendered, with every control labelled
-        for lang in ("ja", "en"):
-            pg = f["pages"][lang]
-            self.assertEqual(pg["html_lang"], lang)
-            self.assertTrue(pg["focus_visible_rule"], lang)
-            for c in pg["controls"]:
-                if c["tag"] == "input":
-                    self.assertEqual(len(c["labels"]), 1, c)
-            for sel, ratio in pg["contrast"].items():
-                self.assertGreaterEqual(ratio, 4.5, (lang, sel))
-        self.assertEqual(f["pages"]["ja"]["other_lang_link"], "en")
-        self.assertEqual(f["pages"]["en"]["other_lang_link"], "ja")
-        self.assertIn("サインイン", f["pages"]["ja"]["title"])
-        self.assertIn("Sign in", f["pages"]["en"]["title"])
-        self.assertEqual([x["id"] or x["tag"] for x in f["tab_order"]["en"]],
-                         ["username", "password", "button", "a"])
-
-        # the wrong password: an alert with the code and this request's id
-        e = f["error"]
-        self.assertEqual(e["status"], 401)
-        self.assertEqual(e["alert_count"], 1)
-        self.assertEqual(e["code"], "SKM-4008")
-        self.assertTrue(e["shows_request_id"], e)
-        self.assertEqual(e["html_lang"], "en")
-        self.assertEqual(e["username_kept"], "demo")
-        self.assertGreaterEqual(e["error_contrast"], 4.5)
-
-        # no CSP violation or script error on our pages
-        for m in f["console"]:
-            self.assertNotIn("Content Security Policy", m["text"], m)
-            self.assertNotEqual(m["type"], "pageerror", m)
-
-        # the browser reached the receiver with code, state and iss
-        self.assertEqual(f["login_post_status"], 303)
+        # The sign-in: POST /login -> 303 -> the receiver.
+        self.assertEqual(rc, 0, why)
+        self.assertEqual(f["login_post"]["status"], 303)
+        self.assertEqual(f["login_post"]["location"], f["final_url"])
         self.assertTrue(f["final_url"].startswith(self.rx.url + "?"))
         self.assertTrue(self.rx.got.wait(5))
         self.assertEqual(len(self.rx.hits), 1, self.rx.hits)
         self.assertEqual(urllib.parse.urlsplit(f["final_url"]).query,
                          self.rx.hits[0])
+        self.assertEqual(f["security_log"], [])
         cb = urllib.parse.parse_qs(self.rx.hits[0])
         self.assertEqual(cb["state"], [state])
         self.assertEqual(cb["iss"], [self.b.issuer])
@@ -274,9 +309,26 @@ class BrowserLoginTest(unittest.TestCase):
         self.assertIn("login.success", ev)
         self.assertTrue(any(x.startswith("login.fail") for x in ev), ev)
 
-        for name in ("login-ja.png", "login-en.png", "login-en-error.png"):
-            path = os.path.join(OUT, name)
-            self.assertGreater(os.path.getsize(path), 5000, path)
+    def test_other_certificate_refused(self):
+        """The SPKI pin is a pin, not "ignore certificate errors": with
+        another key pinned, chromium refuses the broker's certificate."""
+        profile = os.path.join(self.tmp.path, "chromium-profile-wrong-pin")
+        os.makedirs(profile)
+        wrong = base64.b64encode(hashlib.sha256(
+            secrets.token_bytes(32)).digest()).decode()
+        rc, out, err = self.run_browser({
+            "SKM_AUTH_URL": self.b.issuer + "/healthz",
+            "SKM_CALLBACK": self.rx.url,
+            "SKM_USERNAME": "demo", "SKM_PASSWORD": "x",
+            "SKM_BAD_PASSWORD": "y", "SKM_SPKI": wrong,
+            "SKM_USER_DATA_DIR": profile,
+            "SKM_OUT_DIR": os.path.join(self.tmp.path, "out"),
+            "SKM_CHROMIUM": CHROMIUM,
+        })
+        f = json.loads([l for l in out.splitlines() if l.strip()][-1])
+        self.assertNotEqual(rc, 0, f)
+        self.assertEqual(f["failed"], "open the authorization URL", f)
+        self.assertIn("ERR_CERT_AUTHORITY_INVALID", f["message"])
 
 
 if __name__ == "__main__":

@@ -97,6 +97,9 @@ static void test_form_surrogate_rejected(void **s) { (void)s;
 	expect_rejected("a=%ED%A0%80", 11, CM_ERR_INVAL); }
 static void test_form_empty_key_rejected(void **s) { (void)s;
 	expect_rejected("=v", 2, CM_ERR_INVAL); }
+/* found by fuzz_form: an empty name after a good field failed open */
+static void test_form_empty_key_after_field_rejected(void **s) { (void)s;
+	expect_rejected("a=1&=b", 6, CM_ERR_INVAL); }
 
 static void
 test_form_too_many_fields_rejected(void **state)
@@ -140,6 +143,7 @@ main(void)
 		cmocka_unit_test(test_form_bad_utf8_rejected),
 		cmocka_unit_test(test_form_surrogate_rejected),
 		cmocka_unit_test(test_form_empty_key_rejected),
+		cmocka_unit_test(test_form_empty_key_after_field_rejected),
 		cmocka_unit_test(test_form_too_many_fields_rejected),
 		cmocka_unit_test(test_html_escape),
 	};
