@@ -71,8 +71,8 @@ PEP_LIBS := $(shell pkg-config --libs openssl jansson libsodium 2>/dev/null) \
 PEP_OUT  := $(BUILD)/libsekimori-pep.a $(BUILD)/libsekimori-pep.so
 
 .PHONY: all deps run test test-unit test-integration asan test-asan fuzz \
-	fuzz-smoke install clean docs-check
-all: $(PROGS) $(PEP_OUT) $(UNIT_BINS) $(TEST_HELPER_BINS)
+	fuzz-smoke install clean docs-check bench
+all: $(PROGS) $(PEP_OUT) $(UNIT_BINS) $(TEST_HELPER_BINS) $(BUILD)/examples/pep
 
 deps:
 	@scripts/deps.sh
@@ -129,6 +129,11 @@ $(BUILD)/libsekimori-pep.so: $(patsubst %.c,$(BUILD)/pic/%.o,$(PEP_SRCS)) \
 		-Wl,-z,relro,-z,now,-z,noexecstack -Wl,--no-undefined $(SANLD) \
 		-o $@ $(filter %.o,$^) $(PEP_LIBS)
 
+# the example PEP links the static library only, as a service would
+$(BUILD)/examples/pep: $(BUILD)/obj/examples/pep.o $(BUILD)/libsekimori-pep.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libsekimori-pep.a $(PEP_LIBS)
+
 run: deps all
 	@scripts/run.sh
 
@@ -161,6 +166,10 @@ build-fuzz/fuzz/%: build-fuzz/obj/fuzz/%.o $(COMP_LIBS)
 
 fuzz-smoke: fuzz
 	@scripts/fuzz.sh 10
+
+# benchmarks against peers (bench/RESULTS.md; raw output in bench/out/)
+bench:
+	@bench/run.sh
 
 docs-check: $(BUILD)/brokerctl
 	@$(BUILD)/brokerctl errors --markdown | diff -u docs/errors.md - \

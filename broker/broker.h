@@ -214,6 +214,7 @@ struct brk_ctl {
 	int			 json;	/* --json given anywhere */
 	struct dir_pool		*dir;	/* opened lazily by brk_ctl_dir() */
 	const char		*kek_file;	/* the IdP's, "" if none */
+	const char		*admin_group;	/* the IdP's admin_group */
 };
 
 /* Open the directory pool on first use; prints the error itself. */
@@ -236,5 +237,6 @@ int	brk_ctl_client(struct brk_ctl *, int, char **);
 int	brk_ctl_key(struct brk_ctl *, int, char **);
 int	brk_ctl_token(struct brk_ctl *, int, char **);
 int	brk_ctl_kek(struct brk_ctl *, int, char **);
+int	brk_ctl_webauthn(struct brk_ctl *, int, char **);
 
 #endif /* BROKER_H */

@@ -31,6 +31,8 @@ static const struct {
 	{ "key",    brk_ctl_key,    1, "key rotate|list" },
 	{ "token",  brk_ctl_token,  1, "token verify [--aud AUD] [TOKEN]" },
 	{ "kek",    brk_ctl_kek,    1, "kek rotate" },
+	{ "webauthn", brk_ctl_webauthn, 1, "webauthn list|suspend|bootstrap|"
+	    "list-pending|approve" },
 	{ "errors", brk_ctl_errors, 0, "errors [--markdown]" },
 	{ "config", brk_ctl_config, 1, "config check" },
 };
@@ -151,6 +153,7 @@ main(int argc, char **argv)
 		}
 		ctl.cfg = &cfg;
 		ctl.kek_file = icfg.kek_file;
+		ctl.admin_group = icfg.admin_group;
 	}
 	rc = groups[g].fn(&ctl, ac, av);
 	dir_pool_free(&ctl.dir);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "idp/assurance.h"
@@ -59,7 +60,7 @@ brk_ctl_kek(struct brk_ctl *ctl, int argc, char **argv)
 	idp_kek *k = NULL;
 	char *kid = NULL;
 	size_t done = 0, failed = 0;
-	int r, rc = 1;
+	int r, rc = 1, fresh;
 
 	if (argc != 2 || strcmp(argv[1], "rotate") != 0) {
 		brk_ctl_errx("usage: kek rotate");
@@ -69,6 +70,8 @@ brk_ctl_kek(struct brk_ctl *ctl, int argc, char **argv)
 		brk_ctl_errx("%s: kek_file is not set", ctl->cfg->path);
 		return 1;
 	}
+	/* a brand-new file: nothing can be wrapped under it yet */
+	fresh = access(ctl->kek_file, F_OK) != 0;
 	if ((r = idp_kek_rotate_file(ctl->kek_file, &kid)) != 0) {
 		brk_ctl_errx("kek rotate: %s: %s", ctl->kek_file,
 		    cm_strerror(r));
@@ -80,7 +83,7 @@ brk_ctl_kek(struct brk_ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	/* with no directory configured there is nothing to re-wrap yet */
-	if (ctl->cfg->dir.uri[0] != '\0' &&
+	if (!fresh && ctl->cfg->dir.uri[0] != '\0' &&
 	    (r = rewrap_all(ctl, k, &done, &failed)) != 0) {
 		brk_ctl_errx("kek rotate: new key %s, but re-wrapping failed: "
 		    "%s (run it again)", kid, cm_strerror(r));

@@ -288,6 +288,10 @@ brk_resp_header(struct brk_req *r, const char *name, const char *value)
 	/* header injection: no CR/LF ever reaches the wire */
 	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
 		return CM_ERR_INVAL;
+	/* an empty field carries nothing, and libmicrohttpd refuses it
+	 * (failing the whole response): leave it out */
+	if (*value == '\0')
+		return 0;
 	if ((n = strdup(name)) == NULL || (v = strdup(value)) == NULL) {
 		free(n);
 		return CM_ERR_NOMEM;

@@ -378,3 +378,17 @@ dir_totp_owners(struct dir_pool *p, char ***uids, size_t *n)
 	*n = k;
 	return 0;
 }
+
+int
+dir_totp_set_state(struct dir_pool *p, const struct dir_totp *t,
+    enum dir_authn_state st)
+{
+	struct dir_modset ms;
+	int r;
+
+	dir_modset_init(&ms);
+	if ((r = dir_modset_add1(&ms, LDAP_MOD_REPLACE, "skmAuthnState",
+	    dir_authn_state_str(st))) != 0)
+		return r;
+	return dir_modify(p, t->dn, dir_modset_get(&ms), NULL);
+}

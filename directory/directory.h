@@ -450,7 +450,89 @@ int	dir_totp_delete(struct dir_pool *p, const char *uid) CM_WUR;
 /* Replace the wrapped seed (KEK rotation), compare-and-swap. */
 int	dir_totp_rewrap(struct dir_pool *p, const struct dir_totp *t,
 	    const char *new_wrapped) CM_WUR;
+/* Suspend (or reactivate) a factor: a suspended factor is refused. */
+int	dir_totp_set_state(struct dir_pool *p, const struct dir_totp *t,
+	    enum dir_authn_state st) CM_WUR;
 /* uids of every user with a TOTP entry (dir_names_free). */
 int	dir_totp_owners(struct dir_pool *p, char ***uids, size_t *n) CM_WUR;
+
+/* ---- authenticators: WebAuthn credentials, see dir_webauthn.c ----
+ * cn=<base64url SHA-256 of the credential id>,<user dn>.  Credential ids
+ * are given as unpadded base64url (as in the fido/ record). */
+#define DIR_WA_ID_MAX		1400	/* base64url of 1023 bytes */
+#define DIR_WA_PK_MAX		4096	/* base64url COSE_Key */
+#define DIR_WA_RECORD_MAX	16384	/* wa_cred JSON */
+#define DIR_WA_LABEL_MAX	128
+#define DIR_WA_MAX_PER_USER	64
+
+struct dir_wa_cred {
+	char			*dn;
+	char			*cn;		/* the 43-character key */
+	char			*uid;		/* owner (from the DN) */
+	char			*cred_id;	/* base64url */
+	char			*record;	/* wa_cred JSON */
+	char			*sign_count;	/* raw value, for the swap */
+	long long		 sign_count_n;
+	char			*aaguid;	/* NULL if none */
+	char			*label;		/* NULL if none */
+	char			*trust;
+	char			*created;	/* GeneralizedTime */
+	char			*last_used;	/* NULL: never */
+	char			*approved_by;	/* DN, NULL if none */
+	char			*failures;	/* raw value, for the swap */
+	long long		 failure_count;
+	enum dir_authn_state	 state;
+};
+
+struct dir_wa_cred_new {
+	const char		*uid;
+	const char		*cred_id;	/* base64url */
+	const char		*public_key;	/* base64url COSE_Key */
+	const char		*record;	/* wa_cred JSON */
+	uint32_t		 sign_count;
+	const char		*aaguid;	/* UUID text or NULL */
+	const char *const	*transports;
+	size_t			 ntransports;
+	const char		*label;		/* optional */
+	const char		*trust;		/* wa_trust_name() */
+	enum dir_authn_state	 state;		/* pending or active */
+};
+
+/* The RDN value of a credential id: base64url SHA-256, 43 characters. */
+int	dir_wa_key(const char *cred_id, char out[44]) CM_WUR;
+/* CM_ERR_EXISTS when the credential id is registered to anyone
+ * (WebAuthn L2 §7.1 step 22). */
+int	dir_wa_add(struct dir_pool *p, const struct dir_wa_cred_new *c) CM_WUR;
+int	dir_wa_list(struct dir_pool *p, const char *uid,
+	    struct dir_wa_cred ***out, size_t *n) CM_WUR;
+/* By credential id across ou=people (usernameless login): the entry and
+ * its owner.  CM_ERR_NOTFOUND; CM_ERR_CONFLICT if registered twice. */
+int	dir_wa_find(struct dir_pool *p, const char *cred_id,
+	    struct dir_wa_cred **out) CM_WUR;
+/* One of uid's credentials by its key (cn). */
+int	dir_wa_get(struct dir_pool *p, const char *uid, const char *key,
+	    struct dir_wa_cred **out) CM_WUR;
+/* Every credential in state s, or of an AAGUID, across ou=people. */
+int	dir_wa_list_state(struct dir_pool *p, enum dir_authn_state s,
+	    struct dir_wa_cred ***out, size_t *n) CM_WUR;
+int	dir_wa_find_aaguid(struct dir_pool *p, const char *aaguid,
+	    struct dir_wa_cred ***out, size_t *n) CM_WUR;
+/* A successful assertion: sign count compare-and-swap from c->sign_count
+ * (only while the state is active), record, last use, failure reset.
+ * CM_ERR_CONFLICT when another node moved the counter or the credential
+ * was suspended meanwhile. */
+int	dir_wa_use(struct dir_pool *p, const struct dir_wa_cred *c,
+	    uint32_t new_count, const char *new_record) CM_WUR;
+int	dir_wa_record_failure(struct dir_pool *p, const struct dir_wa_cred *c,
+	    int64_t now) CM_WUR;
+/* State compare-and-swap; CM_ERR_CONFLICT when it was not `from`. */
+int	dir_wa_set_state(struct dir_pool *p, const struct dir_wa_cred *c,
+	    enum dir_authn_state from, enum dir_authn_state to) CM_WUR;
+/* pending -> active with skmApprovedBy = the approver's DN, one modify. */
+int	dir_wa_approve(struct dir_pool *p, const struct dir_wa_cred *c,
+	    const char *approver_uid) CM_WUR;
+int	dir_wa_delete(struct dir_pool *p, const struct dir_wa_cred *c) CM_WUR;
+void	dir_wa_free(struct dir_wa_cred **c);
+void	dir_wa_list_free(struct dir_wa_cred ***v, size_t n);
 
 #endif /* DIRECTORY_H */

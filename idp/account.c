@@ -54,7 +54,7 @@ account_page(struct idp *idp, struct brk_req *r, struct idp_session *s,
 {
 	struct idp_account_page pg;
 	struct dir_totp *t = NULL;
-	char *html = NULL;
+	char *html = NULL, *wa = NULL;
 
 	memset(&pg, 0, sizeof(pg));
 	pg.lang = lang;
@@ -67,8 +67,11 @@ account_page(struct idp *idp, struct brk_req *r, struct idp_session *s,
 	dir_totp_free(&t);
 	pg.error = err != CM_E_OK ? cm_errcat_get(err) : NULL;
 	pg.request_id = brk_req_id(r);
+	if (idp_wa_account_section(idp, s, lang, &wa) == 0)
+		pg.wa_section = wa;		/* keys (webauthn.c) */
 	if (idp_page_account(&pg, &html) != 0)
 		html = NULL;
+	free(wa);
 	send_html(r, pg.error ? pg.error->http_status : 200, html);
 }
 

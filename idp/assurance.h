@@ -434,6 +434,18 @@ size_t	 idp_policy_rule_count(const idp_policy *p);
  * risk level, device compliance) add fields here — zero means "unknown" —
  * and a matcher entry in policy.c's table.
  */
+/* Risk of a subject or session (issue 9): our own signals and the PDP's. */
+enum idp_risk { IDP_RISK_LOW = 0, IDP_RISK_MEDIUM, IDP_RISK_HIGH };
+int		 idp_risk_parse(const char *s, enum idp_risk *out) CM_WUR;
+const char	*idp_risk_name(enum idp_risk r);
+/* The device a request comes from, as the directory knows it. */
+enum idp_device_state {
+	IDP_DEVICE_NONE = 0,		/* no device identified */
+	IDP_DEVICE_COMPLIANT,
+	IDP_DEVICE_NOT_COMPLIANT,
+	IDP_DEVICE_UNKNOWN		/* identified, state unknown */
+};
+
 struct idp_policy_ctx {
 	const char		*client_id;
 	const char *const	*scopes;	/* requested scopes */
@@ -450,6 +462,12 @@ struct idp_policy_ctx {
 	const char *const	*acr_values;	/* in order of preference */
 	size_t			 nacr_values;
 	int64_t			 max_age;	/* seconds; -1 when absent */
+	/* Forward-auth: the resource being accessed (NULL at login). */
+	const char		*host;
+	const char		*path;
+	/* Continuous evaluation (issue 9). */
+	enum idp_risk		 risk;
+	enum idp_device_state	 device;
 };
 
 enum idp_policy_effect {

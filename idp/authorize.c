@@ -462,6 +462,7 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 		brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
 		goto out;
 	}
+	idp_risk_login_ok(idp, r, uid);
 	/* a stepped-up session replaces the old one: new id, old gone */
 	if (upgrade != NULL && idp_session_get(idp, upgrade, &old) == 0 &&
 	    idp_session_end(idp, NULL, old) != 0)
@@ -528,7 +529,7 @@ after_password(struct idp *idp, struct brk_req *r, const char *tx,
 	struct idp_policy_decision d;
 	json_t *amr = json_pack("[s]", "pwd");
 	int64_t now = cm_time();
-	int totp, need;
+	int totp, need, wa = 0, hwk = 0;
 
 	if (amr == NULL || idp_policy_decide(idp, r, tx_client(txo),
 	    json_object_get(txo, "req"), uid, IDP_AAL1, amr, now, &d) != 0) {
@@ -539,21 +540,42 @@ after_password(struct idp *idp, struct brk_req *r, const char *tx,
 		refuse(r, CM_E_NETWORK_DENIED, d.reason);
 		goto out;
 	}
-	if ((totp = has_totp(idp, uid)) < 0) {
+	if ((totp = has_totp(idp, uid)) < 0 ||
+	    idp_wa_admin_floor(idp, r, uid, tx_client(txo), IDP_AAL1, amr,
+	    &d) != 0 || (wa = idp_wa_count(idp, uid, 0)) < 0 ||
+	    (hwk = idp_wa_count(idp, uid, 1)) < 0) {
 		brk_resp_error(r, CM_E_DIR_UNAVAILABLE, NULL);
 		goto out;
 	}
 	need = d.effect != IDP_POLICY_ALLOW && d.level >= IDP_AAL2;
 	if (need && d.level >= IDP_AAL3) {
+		/* AAL3: an active hardware key (idp/webauthn.c) */
+		if (hwk > 0) {
+			idp_wa_stage_start(idp, r, txo, uid, IDP_AAL1, amr, now,
+			    NULL, 1, lang);
+			goto out;
+		}
 		refuse(r, CM_E_HWK_REQUIRED, d.reason);
 		goto out;
 	}
 	if (totp || need) {
+		if (!totp && wa > 0) {
+			/* a WebAuthn key is a second factor too */
+			idp_wa_stage_start(idp, r, txo, uid, IDP_AAL1, amr, now,
+			    NULL, 0, lang);
+			goto out;
+		}
 		if (!totp) {
 			refuse(r, CM_E_MFA_REQUIRED, d.reason);
 			goto out;
 		}
 		otp_start(idp, r, txo, uid, IDP_AAL1, amr, now, NULL, lang);
+		goto out;
+	}
+	if (wa > 0) {
+		/* like TOTP: a user with a key always gives it */
+		idp_wa_stage_start(idp, r, txo, uid, IDP_AAL1, amr, now, NULL,
+		    0, lang);
 		goto out;
 	}
 	finish_login(idp, r, tx, txo, uid, IDP_AAL1, amr, "password");
@@ -570,7 +592,7 @@ idp_h_authorize(struct brk_app *app, struct brk_req *r, void *ctx)
 	struct idp_session *s = NULL;
 	const char *prompt;
 	enum idp_lang lang;
-	int rc, totp;
+	int rc, totp, wa;
 
 	(void)app;
 	memset(&a, 0, sizeof(a));
@@ -593,7 +615,9 @@ idp_h_authorize(struct brk_app *app, struct brk_req *r, void *ctx)
 	if (rc == 0 && session_fits(a.req, s, cm_time())) {
 		/* a live session: does it meet the policy for this request? */
 		if (idp_policy_decide(idp, r, a.client->client_id, a.req,
-		    s->uid, s->aal, s->amr, s->auth_time, &d) != 0) {
+		    s->uid, s->aal, s->amr, s->auth_time, &d) != 0 ||
+		    idp_wa_admin_floor(idp, r, s->uid, a.client->client_id,
+		    s->aal, s->amr, &d) != 0) {
 			brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
 			goto out;
 		}
@@ -623,6 +647,16 @@ idp_h_authorize(struct brk_app *app, struct brk_req *r, void *ctx)
 			base = json_pack("{s:O}", "req", a.req);
 			otp_start(idp, r, base, s->uid, s->aal, s->amr,
 			    s->auth_time, s->key, lang);
+			json_decref(base);
+			goto out;
+		}
+		if (d.effect == IDP_POLICY_STEP_UP &&
+		    (wa = idp_wa_count(idp, s->uid, d.level >= IDP_AAL3)) > 0) {
+			/* step up with a WebAuthn key (hardware for AAL3) */
+			json_t *base = json_pack("{s:O}", "req", a.req);
+
+			idp_wa_stage_start(idp, r, base, s->uid, s->aal, s->amr,
+			    s->auth_time, s->key, d.level >= IDP_AAL3, lang);
 			json_decref(base);
 			goto out;
 		}
@@ -721,6 +755,8 @@ render_login(struct idp *idp, struct brk_req *r, const char *tx,
 	else {
 		(void)brk_resp_header(r, "Content-Language",
 		    lang == IDP_LANG_EN ? "en" : "ja");
+		(void)idp_csp_form_target(r, json_string_value(
+		    json_object_get(req, "redirect_uri")));
 		brk_resp_body(r, status, "text/html; charset=utf-8", html,
 		    strlen(html));
 	}
@@ -865,6 +901,8 @@ render_otp(struct brk_req *r, const char *tx, json_t *txo, enum idp_lang l,
 		brk_resp_error(r, CM_E_INTERNAL, NULL);
 		return;
 	}
+	(void)idp_csp_form_target(r, json_string_value(json_object_get(
+	    json_object_get(txo, "req"), "redirect_uri")));
 	brk_resp_body(r, e ? e->http_status : 200, "text/html; charset=utf-8",
 	    html, strlen(html));
 	free(html);
@@ -954,4 +992,45 @@ idp_h_login_otp(struct brk_app *app, struct brk_req *r, void *ctx)
  out:
 	json_decref(txo);
 	brk_form_free(&f);
+}
+
+/* For the other login stages (idp/webauthn.c): the helpers above. */
+void
+idp_login_finish(struct idp *idp, struct brk_req *r, const char *tx,
+    json_t *txo, const char *uid, int aal, json_t *amr, const char *method)
+{
+	finish_login(idp, r, tx, txo, uid, aal, amr, method);
+}
+
+void
+idp_tx_start(struct idp *idp, struct brk_req *r, json_t *txo,
+    const char *path, enum idp_lang lang)
+{
+	tx_start(idp, r, txo, path, lang);
+}
+
+int
+idp_tx_load(struct idp *idp, struct brk_req *r, const char *tx,
+    const char *stage, json_t **out)
+{
+	return load_tx(idp, r, tx, stage, out);
+}
+
+int
+idp_tx_form(struct idp *idp, struct brk_req *r, struct brk_form *f,
+    const char *stage, const char **tx, json_t **txo)
+{
+	return form_tx(idp, r, f, stage, tx, txo);
+}
+
+enum idp_lang
+idp_tx_lang(struct brk_req *r, const json_t *txo, const char *explicit_lang)
+{
+	return tx_lang(r, txo, explicit_lang);
+}
+
+const char *
+idp_tx_client(const json_t *txo)
+{
+	return tx_client(txo);
 }

@@ -25,7 +25,29 @@ idp_config_defaults(struct idp_config *c)
 	c->session_max[3] = 12 * 3600;
 	c->session_idle[3] = 15 * 60;
 	c->backchannel_logout = 1;
+	strlcpy(c->admin_group, "administrators", sizeof(c->admin_group));
 }
+
+/* String keys: name, field, size. */
+static const struct {
+	const char	*key;
+	size_t		 off, size;
+} strs[] = {
+	{ "webauthn_rp_id", offsetof(struct idp_config, wa_rp_id),
+	    sizeof(((struct idp_config *)0)->wa_rp_id) },
+	{ "webauthn_origin", offsetof(struct idp_config, wa_origin),
+	    sizeof(((struct idp_config *)0)->wa_origin) },
+	{ "webauthn_roots_dir", offsetof(struct idp_config, wa_roots_dir),
+	    sizeof(((struct idp_config *)0)->wa_roots_dir) },
+	{ "webauthn_aaguids", offsetof(struct idp_config, wa_aaguids),
+	    sizeof(((struct idp_config *)0)->wa_aaguids) },
+	{ "webauthn_mds_file", offsetof(struct idp_config, wa_mds_file),
+	    sizeof(((struct idp_config *)0)->wa_mds_file) },
+	{ "webauthn_mds_root", offsetof(struct idp_config, wa_mds_root),
+	    sizeof(((struct idp_config *)0)->wa_mds_root) },
+	{ "admin_group", offsetof(struct idp_config, admin_group),
+	    sizeof(((struct idp_config *)0)->admin_group) },
+};
 
 static const struct {
 	const char	*key;
@@ -88,13 +110,33 @@ idp_config_set(void *obj, const char *key, const char *val, char *err,
 		}
 		return 0;
 	}
-	if (strcmp(key, "kek_file") == 0 || strcmp(key, "policy_file") == 0) {
-		char *dst = key[0] == 'k' ? c->kek_file : c->policy_file;
+	if (strcmp(key, "kek_file") == 0 || strcmp(key, "policy_file") == 0 ||
+	    strcmp(key, "ssf_transmitters_file") == 0 ||
+	    strcmp(key, "ssf_receivers_file") == 0) {
+		char *dst = key[0] == 'k' ? c->kek_file :
+		    key[0] == 'p' ? c->policy_file :
+		    key[4] == 't' ? c->ssf_transmitters_file :
+		    c->ssf_receivers_file;
 
 		if (strlcpy(dst, val, sizeof(c->kek_file)) >=
 		    sizeof(c->kek_file)) {
 			snprintf(err, errlen, "%s: value too long", key);
 			return CM_ERR_RANGE;
+		}
+		return 0;
+	}
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strcmp(key, strs[i].key) != 0)
+			continue;
+		if (strlcpy((char *)c + strs[i].off, val, strs[i].size) >=
+		    strs[i].size) {
+			snprintf(err, errlen, "%s: value too long", key);
+			return CM_ERR_RANGE;
+		}
+		if (strcmp(key, "admin_group") == 0 &&
+		    dir_name_check(val) != 0) {
+			snprintf(err, errlen, "%s: not a group name", key);
+			return CM_ERR_INVAL;
 		}
 		return 0;
 	}

@@ -191,6 +191,17 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 		free(idp);
 		return r;
 	}
+	if ((r = idp_ssf_init(idp)) != 0) {
+		idp_mfa_free(idp);
+		free(idp);
+		return r;
+	}
+	if ((r = idp_wa_init(idp)) != 0) {
+		idp_ssf_free(idp);
+		idp_mfa_free(idp);
+		free(idp);
+		return r;
+	}
 	if ((r = brk_route_add(app, BRK_M_GET,
 	    "/.well-known/openid-configuration", 0, h_discovery, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET, "/jwks.json", 0, h_jwks,
@@ -207,6 +218,24 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 	    idp_h_account, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_POST, "/account/totp",
 	    BRK_ROUTE_HTML, idp_h_account_totp, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_POST, "/account/webauthn",
+	    BRK_ROUTE_HTML, idp_h_account_webauthn, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_POST, "/webauthn/register/options",
+	    0, idp_h_wa_register_options, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_POST, "/webauthn/login/options", 0,
+	    idp_h_wa_login_options, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/login/webauthn",
+	    BRK_ROUTE_HTML, idp_h_login_webauthn, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/admin/approvals",
+	    BRK_ROUTE_HTML, idp_h_admin_approvals, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_GET, "/static/webauthn.js", 0,
+	    idp_h_wa_js, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_GET, "/forward-auth", 0,
+	    idp_h_forward_auth, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_POST, "/ssf/events", 0,
+	    idp_h_ssf_events, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_GET, "/.well-known/ssf-configuration",
+	    0, idp_h_ssf_config, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_POST, "/token", 0, idp_h_token,
 	    idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/userinfo", 0,
@@ -218,6 +247,8 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/logout",
 	    BRK_ROUTE_HTML, idp_h_logout, idp)) != 0 ||
 	    (r = brk_ready_add(app, "keys", ready_keys, idp)) != 0) {
+		idp_wa_free(idp);
+		idp_ssf_free(idp);
 		idp_mfa_free(idp);
 		free(idp);
 		return r;
@@ -231,6 +262,8 @@ idp_free(struct idp **p)
 {
 	if (p == NULL || *p == NULL)
 		return;
+	idp_wa_free(*p);
+	idp_ssf_free(*p);
 	idp_mfa_free(*p);
 	free(*p);
 	*p = NULL;

@@ -42,6 +42,16 @@ struct idp_config {
 	int		backchannel_logout;	/* backchannel_logout */
 	char		kek_file[1024];		/* kek_file (TOTP secrets) */
 	char		policy_file[1024];	/* policy_file */
+	char		ssf_transmitters_file[1024];	/* PDPs we trust */
+	char		ssf_receivers_file[1024];	/* where we push */
+	/* WebAuthn (idp/webauthn.c, docs/webauthn.md) */
+	char		wa_rp_id[256];		/* webauthn_rp_id */
+	char		wa_origin[512];		/* webauthn_origin */
+	char		wa_roots_dir[1024];	/* webauthn_roots_dir */
+	char		wa_aaguids[4096];	/* webauthn_aaguids */
+	char		wa_mds_file[1024];	/* webauthn_mds_file */
+	char		wa_mds_root[1024];	/* webauthn_mds_root */
+	char		admin_group[64];	/* admin_group */
 };
 
 void	idp_config_defaults(struct idp_config *c);
@@ -65,6 +75,31 @@ int	idp_reload(struct idp *idp);
 int	idp_pkce_s256_check(const char *verifier, const char *challenge);
 /* 1 when s is a well-formed code_challenge / code_verifier. */
 int	idp_pkce_valid(const char *s);
+
+/*
+ * Security Event Tokens (RFC 8417) as the Shared Signals receiver sees
+ * them; pure functions (no I/O), also the libFuzzer target's entry.
+ * idp_set_decode: split, base64url, duplicate-free JSON, typ secevent+jwt
+ * (nothing verified).  idp_set_check: the claims of a VERIFIED SET: iss,
+ * jti, iat fresh, aud, exactly one CAEP event, its subject; returns a
+ * cm_eid (CM_E_OK) and sets *why.  Borrowed pointers live as long as o.
+ */
+struct idp_set_subject {
+	const char	*uid;
+	const char	*device;
+	const char	*sid;
+};
+struct idp_set_info {
+	const char		*iss;
+	const char		*jti;
+	const char		*event;		/* without the CAEP prefix */
+	json_t			*fields;	/* the event object */
+	struct idp_set_subject	 subj;
+};
+int	idp_set_decode(const char *tok, size_t len, json_t **hdr,
+	    json_t **payload) CM_WUR;
+int	idp_set_check(const json_t *o, const char *issuer, const char *aud,
+	    int64_t now, struct idp_set_info *out, const char **why) CM_WUR;
 
 /* Client secrets: SHA-256 of a 256-bit random value, "sha256:<b64url>". */
 int	idp_secret_new(char **secret, char **hash) CM_WUR;

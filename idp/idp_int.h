@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "idp.h"
+#include "fido/fido.h"
 
 struct idp {
 	struct brk_app		*app;
@@ -14,6 +15,8 @@ struct idp {
 	char			 issuer[512];
 	char			 token_endpoint[600];
 	struct idp_mfa		*mfa;
+	struct idp_wa		*wa;		/* webauthn.c */
+	struct idp_ssf		*ssf;
 };
 
 /* mfa.c */
@@ -27,12 +30,49 @@ int	idp_mfa_unwrap(struct idp *idp, const char *uid, const char *wrapped,
 	    uint8_t **sec, size_t *len) CM_WUR;
 int	idp_mfa_totp_check(struct idp *idp, struct brk_req *r, const char *uid,
 	    const char *code, int *recovery) CM_WUR;
-/* Evaluate the policy (logs and audits the decision and report-only
- * results); a failure to evaluate or audit denies. */
+/* Evaluate the policy for a login or an authorization (the user's groups
+ * and risk are looked up; audits the decision and report-only results);
+ * a failure to evaluate or audit denies. */
 int	idp_policy_decide(struct idp *idp, struct brk_req *r,
 	    const char *client_id, const json_t *req, const char *uid, int aal,
 	    const json_t *amr, int64_t auth_time,
 	    struct idp_policy_decision *d);
+struct idp_policy_ctx;
+int	idp_policy_decide_ctx(struct idp *idp, struct brk_req *r,
+	    const struct idp_policy_ctx *ctx, const char *uid, int audit_allow,
+	    struct idp_policy_decision *d);
+
+/* signals.c: risk (our own signals and the PDPs'), Shared Signals. */
+#define IDP_RISK_REASONS_MAX	8
+struct idp_risk_view {
+	int		 level;		/* enum idp_risk */
+	size_t		 nreasons;
+	char		 reasons[IDP_RISK_REASONS_MAX][96];
+};
+/* Current risk of a user and/or a device (either may be NULL). */
+int	idp_risk_get(struct idp *idp, const char *uid, const char *device,
+	    struct idp_risk_view *out) CM_WUR;
+/* Add our own signals of this login (new network, failure bursts). */
+int	idp_risk_login_signals(struct idp *idp, struct brk_req *r,
+	    const char *uid, struct idp_risk_view *v) CM_WUR;
+/* After a successful login: remember the network as known. */
+void	idp_risk_login_ok(struct idp *idp, struct brk_req *r, const char *uid);
+/* Raise a subject's risk ("user:<uid>" or "device:<id>") for ttl s. */
+int	idp_risk_raise(struct idp *idp, const char *rid, const char *subject,
+	    int level, const char *signal, const char *source, int64_t ttl)
+	    CM_WUR;
+/* Emit a CAEP event (signed SET) to the configured receivers. */
+void	idp_ssf_emit(struct idp *idp, const char *rid, const char *event,
+	    json_t *subject, json_t *fields);
+int	idp_ssf_init(struct idp *idp) CM_WUR;
+int	idp_ssf_reload(struct idp *idp) CM_WUR;
+void	idp_ssf_free(struct idp *idp);
+void	idp_h_ssf_events(struct brk_app *, struct brk_req *, void *);
+void	idp_h_ssf_config(struct brk_app *, struct brk_req *, void *);
+void	idp_h_forward_auth(struct brk_app *, struct brk_req *, void *);
+/* End every session and refresh family of uid (revocation). */
+size_t	idp_revoke_user(struct idp *idp, const char *rid, const char *uid,
+	    const char *why);
 
 /* State kinds in the directory (dir_state_*). */
 #define IDP_ST_TX	"tx"		/* login transaction */
@@ -55,7 +95,16 @@ enum idp_str {
 	IDP_S_OTP_CODE, IDP_S_VERIFY, IDP_S_FACTORS, IDP_S_TOTP,
 	IDP_S_TOTP_SETUP, IDP_S_TOTP_REMOVE, IDP_S_TOTP_ACTIVE, IDP_S_TOTP_NONE,
 	IDP_S_TOTP_SCAN, IDP_S_TOTP_KEY, IDP_S_QR_ALT, IDP_S_RECOVERY_TITLE,
-	IDP_S_RECOVERY_LEAD, IDP_S_CONTINUE, IDP_S_MAX
+	IDP_S_RECOVERY_LEAD, IDP_S_CONTINUE,
+	/* WebAuthn (idp/webauthn.c) */
+	IDP_S_WA_PASSKEY_SIGNIN, IDP_S_WA_TITLE, IDP_S_WA_LEAD,
+	IDP_S_WA_HW_LEAD, IDP_S_WA_USE, IDP_S_WA_KEYS, IDP_S_WA_NONE,
+	IDP_S_WA_ADD_PASSKEY, IDP_S_WA_ADD_KEY, IDP_S_WA_REMOVE,
+	IDP_S_WA_LABEL, IDP_S_WA_CREATED, IDP_S_WA_LAST_USED, IDP_S_WA_STATE,
+	IDP_S_WA_PENDING, IDP_S_WA_ACTIVE, IDP_S_WA_SUSPENDED, IDP_S_WA_NOJS,
+	IDP_S_WA_APPROVALS, IDP_S_WA_APPROVE, IDP_S_WA_APPROVALS_NONE,
+	IDP_S_WA_OWNER, IDP_S_WA_CODE, IDP_S_WA_APPROVED, IDP_S_WA_NEVER,
+	IDP_S_MAX
 };
 const char	*idp_str(enum idp_lang lang, enum idp_str id);
 enum idp_lang	 idp_lang_pick(const char *explicit_lang, const char *ui_locales,
@@ -89,6 +138,7 @@ struct idp_account_page {
 	const char		*csrf;
 	int			 totp_enabled;	/* a KEK is configured */
 	int			 totp_active;
+	const char		*wa_section;	/* HTML (webauthn.c) or NULL */
 	const struct cm_errdef	*error;
 	const char		*request_id;
 };
@@ -99,6 +149,15 @@ int	idp_page_totp_enrol(enum idp_lang lang, const char *csrf,
 	    const struct cm_errdef *error, const char *rid, char **html) CM_WUR;
 int	idp_page_recovery(enum idp_lang lang, const char *const *codes,
 	    size_t n, char **html) CM_WUR;
+/* Building blocks for pages rendered elsewhere (webauthn.c): the card
+ * with its heading and error box, escaped text, a hidden field, and the
+ * end (sets *html, or frees b and fails when r or the buffer failed). */
+int	idp_page_begin(struct cm_buf *b, enum idp_lang lang, const char *title,
+	    const struct cm_errdef *error, const char *rid) CM_WUR;
+int	idp_page_text(struct cm_buf *b, const char *s) CM_WUR;
+int	idp_page_hidden(struct cm_buf *b, const char *name,
+	    const char *value) CM_WUR;
+int	idp_page_end(struct cm_buf *b, int r, char **html) CM_WUR;
 
 /* Handlers (authorize.c, token.c, session.c, ...). */
 void	idp_h_authorize(struct brk_app *, struct brk_req *, void *);
@@ -129,6 +188,8 @@ void	idp_redirect(struct brk_req *r, const char *url);
 /* Set-Cookie for a __Host- cookie (Secure; HttpOnly; Path=/; SameSite). */
 int	idp_set_cookie(struct brk_req *r, const char *name, const char *value,
 	    long max_age, const char *samesite);
+/* CSP allowing a form on this page to end at the client's origin. */
+int	idp_csp_form_target(struct brk_req *r, const char *redirect_uri);
 /* OAuth JSON error with our catalogue code. */
 void	idp_oauth_error(struct brk_req *r, enum cm_eid id, const char *oauth,
 	    const char *desc);
@@ -201,5 +262,74 @@ int	idp_session_end(struct idp *idp, struct brk_req *r,
 	    struct idp_session *s) CM_WUR;
 void	idp_session_free(struct idp_session **s);
 const char *idp_acr_uri(int aal);
+
+/* WebAuthn (webauthn.c, wa_account.c, wa_admin.c; docs/webauthn.md). */
+#define IDP_ST_WA	"wa"		/* WebAuthn challenge, bootstrap code */
+#define IDP_WA_PROOFING_LEVEL	"ial2"	/* administrators' keys */
+const char *idp_wa_rp_id(struct idp *idp);
+int	idp_wa_reg_verify(struct idp *idp, wa_challenge_t *ch,
+	    const char *session, const struct wa_reg_req *req, wa_cred_t **out)
+	    CM_WUR;
+/* State key "purpose:bound" hashed; take (read + delete) and put. */
+int	idp_wa_state_key(const char *purpose, const char *bound, char out[44])
+	    CM_WUR;
+int	idp_wa_take(struct idp *idp, const char *key, json_t **out) CM_WUR;
+int	idp_wa_put(struct idp *idp, const char *key, const char *subject,
+	    json_t *data, int64_t expires) CM_WUR;
+/* Suspend a credential (audited); end_sessions: its owner's too. */
+int	idp_wa_suspend(struct idp *idp, const char *rid, struct dir_wa_cred *c,
+	    const char *reason, int end_sessions) CM_WUR;
+enum cm_eid idp_wa_error(int r);
+int	idp_wa_active(const struct dir_wa_cred *c, int hw);
+int	idp_wa_user_handle(struct idp *idp, const char *uid, uint8_t *out,
+	    size_t *len) CM_WUR;
+int	idp_wa_b64_member(const json_t *o, const char *name, size_t max,
+	    uint8_t **out, size_t *len) CM_WUR;
+void	idp_wa_send_html(struct brk_req *r, int status, char *html);
+/* The account page's key list and buttons (HTML, free()). */
+int	idp_wa_account_section(struct idp *idp, const struct idp_session *s,
+	    enum idp_lang lang, char **html) CM_WUR;
+/* Any active trusted hardware key of an administrator (bootstrap over)? */
+int	idp_wa_admin_key_exists(struct idp *idp);
+int	idp_wa_init(struct idp *idp) CM_WUR;
+void	idp_wa_free(struct idp *idp);
+/* SIGHUP: a new MDS BLOB suspends the keys of compromised models. */
+int	idp_wa_reload(struct idp *idp);
+/* Active credentials of uid (hw: trusted hardware keys only); -1 on
+ * directory trouble. */
+int	idp_wa_count(struct idp *idp, const char *uid, int hw);
+/* A "webauthn" login stage (like otp_start; hw: AAL3 hardware key). */
+void	idp_wa_stage_start(struct idp *idp, struct brk_req *r,
+	    const json_t *base, const char *uid, int aal, const json_t *amr,
+	    int64_t first_auth, const char *upgrade, int hw, enum idp_lang lang);
+/* Administrators (admin_group) need AAL3 with a hardware key for
+ * everything: raises d to a step-up when aal/amr fall short (audited).
+ * Non-zero only when the audit or the directory fails. */
+int	idp_wa_admin_floor(struct idp *idp, struct brk_req *r, const char *uid,
+	    const char *client_id, int aal, const json_t *amr,
+	    struct idp_policy_decision *d) CM_WUR;
+/* 1 member of admin_group, 0 not, negative on directory trouble. */
+int	idp_is_admin(struct idp *idp, const char *uid);
+/* STUB until the identity-proofing issue lands: always 0 (ok). */
+int	idp_proofing_ok(struct idp *idp, const char *uid, const char *level);
+void	idp_h_wa_register_options(struct brk_app *, struct brk_req *, void *);
+void	idp_h_wa_login_options(struct brk_app *, struct brk_req *, void *);
+void	idp_h_login_webauthn(struct brk_app *, struct brk_req *, void *);
+void	idp_h_account_webauthn(struct brk_app *, struct brk_req *, void *);
+void	idp_h_admin_approvals(struct brk_app *, struct brk_req *, void *);
+void	idp_h_wa_js(struct brk_app *, struct brk_req *, void *);
+/* authorize.c helpers shared with the WebAuthn stage. */
+void	idp_login_finish(struct idp *idp, struct brk_req *r, const char *tx,
+	    json_t *txo, const char *uid, int aal, json_t *amr,
+	    const char *method);
+void	idp_tx_start(struct idp *idp, struct brk_req *r, json_t *txo,
+	    const char *path, enum idp_lang lang);
+int	idp_tx_load(struct idp *idp, struct brk_req *r, const char *tx,
+	    const char *stage, json_t **out) CM_WUR;
+int	idp_tx_form(struct idp *idp, struct brk_req *r, struct brk_form *f,
+	    const char *stage, const char **tx, json_t **txo) CM_WUR;
+enum idp_lang idp_tx_lang(struct brk_req *r, const json_t *txo,
+	    const char *explicit_lang);
+const char *idp_tx_client(const json_t *txo);
 
 #endif /* IDP_INT_H */

@@ -241,6 +241,7 @@ idp_h_logout(struct brk_app *app, struct brk_req *r, void *ctx)
 				brk_resp_error(r, CM_E_INTERNAL, NULL);
 				goto out;
 			}
+			(void)idp_csp_form_target(r, uri);
 			brk_resp_body(r, 200, "text/html; charset=utf-8", html,
 			    strlen(html));
 			free(html);
@@ -254,6 +255,17 @@ idp_h_logout(struct brk_app *app, struct brk_req *r, void *ctx)
 		    "uid", s->uid, "sid", s->sid, "client_id", cid) != 0)
 			cm_err(brk_req_id(r), "audit.write_failed", NULL);
 		backchannel(idp, r, s);
+		{
+			json_t *sub = json_pack("{s:s, s:{s:s, s:s, s:s},"
+			    " s:{s:s, s:s}}", "format", "complex", "user",
+			    "format", "iss_sub", "iss", idp->issuer, "sub",
+			    s->uid, "session", "format", "opaque", "id",
+			    s->sid);
+
+			idp_ssf_emit(idp, brk_req_id(r), "session-revoked",
+			    sub, NULL);
+			json_decref(sub);
+		}
 	}
 	if (uri != NULL) {
 		if (cm_buf_append(&b, uri, strlen(uri)) != 0 ||

@@ -111,9 +111,15 @@ idp_reload(struct idp *idp)
 	pthread_rwlock_unlock(&m->lock);
 	idp_kek_free(&k);
 	idp_policy_free(&p);
-	cm_info(NULL, "idp.reloaded", "{s:b, s:b}", "kek", rk == 0,
-	    "policy", rp == 0);
-	return rk != 0 ? rk : rp;
+	{
+		int rs = idp_ssf_reload(idp);
+
+		(void)idp_wa_reload(idp);	/* MDS BLOB (webauthn.c) */
+
+		cm_info(NULL, "idp.reloaded", "{s:b, s:b, s:b}", "kek", rk == 0,
+		    "policy", rp == 0, "ssf", rs == 0);
+		return rk != 0 ? rk : rp != 0 ? rp : rs;
+	}
 }
 
 int
@@ -140,20 +146,80 @@ split(char *copy, const char **v, size_t max)
 	return n;
 }
 
+/*
+ * Evaluate a prepared context.  Report-only results and every decision
+ * that is not "allow" go to the audit stream; an allow goes there too when
+ * audit_allow (logins), else to the log (forward-auth: one per request).
+ * A failure to evaluate or to audit denies.
+ */
+int
+idp_policy_decide_ctx(struct idp *idp, struct brk_req *r,
+    const struct idp_policy_ctx *ctx, const char *uid, int audit_allow,
+    struct idp_policy_decision *d)
+{
+	idp_policy *empty = NULL;
+	char err[128];
+	size_t i;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	pthread_rwlock_rdlock(&idp->mfa->lock);
+	if (idp->mfa->policy != NULL)
+		rc = idp_policy_evaluate(idp->mfa->policy, ctx, d);
+	else {
+		/* no policy file: client acr_values/max_age still count */
+		rc = idp_policy_parse((const uint8_t *)"", 0, "(none)", &empty,
+		    err, sizeof(err));
+		if (rc == 0)
+			rc = idp_policy_evaluate(empty, ctx, d);
+	}
+	pthread_rwlock_unlock(&idp->mfa->lock);
+	idp_policy_free(&empty);
+	for (i = 0; rc == 0 && i < d->nreports; i++) {
+		/* report-only: what it would have done, never enforced */
+		if (cm_audit_emit(brk_req_id(r), "policy.report_only",
+		    "{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?}", "rule",
+		    d->reports[i].rule, "would",
+		    idp_policy_effect_name(d->reports[i].effect), "reason",
+		    d->reports[i].reason, "client_id", ctx->client_id,
+		    "uid", uid, "host", ctx->host, "path", ctx->path) != 0)
+			rc = CM_ERR_IO;
+	}
+	if (rc == 0 && (audit_allow || d->effect != IDP_POLICY_ALLOW)) {
+		if (cm_audit_emit(brk_req_id(r), "policy.decision",
+		    "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:i, s:s?, s:s?,"
+		    " s:s, s:i}",
+		    "effect", idp_policy_effect_name(d->effect), "rule",
+		    d->rule, "reason", d->reason, "matched", d->matched,
+		    "client_id", ctx->client_id, "uid", uid, "source_ip",
+		    ctx->source_ip, "level", (int)d->level, "host", ctx->host,
+		    "path", ctx->path, "risk", idp_risk_name(ctx->risk),
+		    "device", (int)ctx->device) != 0)
+			rc = CM_ERR_IO;
+	} else if (rc == 0)
+		cm_info(brk_req_id(r), "policy.decision", "{s:s, s:s, s:s?, "
+		    "s:s?, s:s?}", "effect", "allow", "rule", d->rule, "uid",
+		    uid, "host", ctx->host, "path", ctx->path);
+	if (rc != 0)
+		d->effect = IDP_POLICY_DENY;	/* fail closed */
+	return rc;
+}
+
 int
 idp_policy_decide(struct idp *idp, struct brk_req *r, const char *client_id,
     const json_t *req, const char *uid, int aal, const json_t *amr,
     int64_t auth_time, struct idp_policy_decision *d)
 {
 	struct idp_policy_ctx ctx;
-	const char *scopes[IDP_SCOPES_MAX], *acrs[16], *groups[DIR_GROUP_MAX_RESULT];
+	struct idp_risk_view risk;
+	const char *scopes[IDP_SCOPES_MAX], *acrs[16];
+	const char *groups[DIR_GROUP_MAX_RESULT];
 	char *scopes_copy = NULL, *acr_copy = NULL, **gnames = NULL;
 	size_t ngroups = 0, i;
 	json_t *v;
 	int rc;
 
 	memset(&ctx, 0, sizeof(ctx));
-	memset(d, 0, sizeof(*d));
 	ctx.client_id = client_id;
 	ctx.source_ip = brk_req_client_ip(r);
 	ctx.now = cm_time();
@@ -190,42 +256,18 @@ idp_policy_decide(struct idp *idp, struct brk_req *r, const char *client_id,
 		ctx.groups = groups;
 		ctx.ngroups = i;
 	}
-	pthread_rwlock_rdlock(&idp->mfa->lock);
-	if (idp->mfa->policy != NULL)
-		rc = idp_policy_evaluate(idp->mfa->policy, &ctx, d);
-	else {
-		/* no policy file: client acr_values/max_age still count */
-		idp_policy *empty = NULL;
-		char err[128];
-
-		rc = idp_policy_parse((const uint8_t *)"", 0, "(none)", &empty,
-		    err, sizeof(err));
-		if (rc == 0)
-			rc = idp_policy_evaluate(empty, &ctx, d);
-		idp_policy_free(&empty);
+	/* the user's risk now: PDP signals and our own (signals.c) */
+	if (uid != NULL) {
+		if (idp_risk_get(idp, uid, NULL, &risk) != 0)
+			risk.level = IDP_RISK_HIGH;
+		if (idp_risk_login_signals(idp, r, uid, &risk) != 0)
+			risk.level = IDP_RISK_HIGH;
+		ctx.risk = risk.level;
 	}
-	pthread_rwlock_unlock(&idp->mfa->lock);
-	for (i = 0; rc == 0 && i < d->nreports; i++) {
-		/* report-only: what it would have done, never enforced */
-		if (cm_audit_emit(brk_req_id(r), "policy.report_only",
-		    "{s:s, s:s, s:s, s:s, s:s?}", "rule", d->reports[i].rule,
-		    "would", idp_policy_effect_name(d->reports[i].effect),
-		    "reason", d->reports[i].reason, "client_id", client_id,
-		    "uid", uid) != 0)
-			rc = CM_ERR_IO;
-	}
-	if (rc == 0 && cm_audit_emit(brk_req_id(r), "policy.decision",
-	    "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:i}",
-	    "effect", idp_policy_effect_name(d->effect), "rule", d->rule,
-	    "reason", d->reason, "matched", d->matched, "client_id",
-	    client_id, "uid", uid, "source_ip", ctx.source_ip,
-	    "level", (int)d->level) != 0)
-		rc = CM_ERR_IO;
+	rc = idp_policy_decide_ctx(idp, r, &ctx, uid, 1, d);
 	free(scopes_copy);
 	free(acr_copy);
 	dir_names_free(&gnames, ngroups);
-	if (rc != 0)
-		d->effect = IDP_POLICY_DENY;	/* fail closed */
 	return rc;
 }
 

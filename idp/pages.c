@@ -63,6 +63,46 @@ static const char *const strings[][2] = {
 	    "once. Store them somewhere safe now: they will not be shown "
 	    "again." },
 	[IDP_S_CONTINUE] = { "続ける", "Continue" },
+	[IDP_S_WA_PASSKEY_SIGNIN] = { "パスキーでサインイン",
+	    "Sign in with a passkey" },
+	[IDP_S_WA_TITLE] = { "セキュリティキー", "Security key" },
+	[IDP_S_WA_LEAD] = { "登録済みのセキュリティキーまたはパスキーで"
+	    "本人確認をしてください。",
+	    "Confirm it is you with your registered security key or "
+	    "passkey." },
+	[IDP_S_WA_HW_LEAD] = { "この操作には登録済みのハードウェア"
+	    "セキュリティキー（PIN または生体認証あり）が必要です。",
+	    "This needs your registered hardware security key, with its PIN "
+	    "or biometrics." },
+	[IDP_S_WA_USE] = { "キーを使う", "Use my key" },
+	[IDP_S_WA_KEYS] = { "パスキーとセキュリティキー",
+	    "Passkeys and security keys" },
+	[IDP_S_WA_NONE] = { "登録されていません。", "None registered." },
+	[IDP_S_WA_ADD_PASSKEY] = { "パスキーを登録", "Register a passkey" },
+	[IDP_S_WA_ADD_KEY] = { "セキュリティキーを登録",
+	    "Register a security key" },
+	[IDP_S_WA_REMOVE] = { "削除", "Remove" },
+	[IDP_S_WA_LABEL] = { "名前", "Name" },
+	[IDP_S_WA_CREATED] = { "登録日時", "Registered" },
+	[IDP_S_WA_LAST_USED] = { "最終使用", "Last used" },
+	[IDP_S_WA_STATE] = { "状態", "State" },
+	[IDP_S_WA_PENDING] = { "承認待ち", "Awaiting approval" },
+	[IDP_S_WA_ACTIVE] = { "有効", "Active" },
+	[IDP_S_WA_SUSPENDED] = { "停止中", "Suspended" },
+	[IDP_S_WA_NOJS] = { "この操作には JavaScript と WebAuthn に対応した"
+	    "ブラウザが必要です。",
+	    "This needs a browser with JavaScript and WebAuthn." },
+	[IDP_S_WA_APPROVALS] = { "管理者キーの承認",
+	    "Administrator key approvals" },
+	[IDP_S_WA_APPROVE] = { "承認", "Approve" },
+	[IDP_S_WA_APPROVALS_NONE] = { "承認待ちのキーはありません。",
+	    "No keys are awaiting approval." },
+	[IDP_S_WA_OWNER] = { "所有者", "Owner" },
+	[IDP_S_WA_CODE] = { "登録コード（最初の管理者のみ）",
+	    "Enrolment code (first administrator only)" },
+	[IDP_S_WA_APPROVED] = { "キーを承認しました。",
+	    "The key has been approved." },
+	[IDP_S_WA_NEVER] = { "未使用", "Never" },
 };
 
 const char *
@@ -229,7 +269,21 @@ idp_page_login(const struct idp_login_page *pg, char **html)
 	    " autofocus" : "");
 	r |= cm_buf_appendf(&b, "<button type=\"submit\">");
 	r |= esc(&b, idp_str(lang, IDP_S_SUBMIT));
-	r |= cm_buf_appendf(&b, "</button></form><p class=\"lang\">"
+	r |= cm_buf_appendf(&b, "</button></form>");
+	/* usernameless passkey sign-in (webauthn.c), shown by the script */
+	r |= cm_buf_appendf(&b, "<form method=\"post\" action=\"/login/"
+	    "webauthn\" id=\"passkey-form\" data-wa=\"login\" "
+	    "data-options=\"/webauthn/login/options\" hidden>");
+	r |= hidden(&b, "tx", pg->tx);
+	r |= hidden(&b, "csrf", pg->csrf);
+	r |= hidden(&b, "lang", lang == IDP_LANG_EN ? "en" : "ja");
+	r |= hidden(&b, "credential", "");
+	r |= cm_buf_appendf(&b, "<button type=\"submit\" id=\"passkey\" "
+	    "class=\"secondary\">");
+	r |= esc(&b, idp_str(lang, IDP_S_WA_PASSKEY_SIGNIN));
+	r |= cm_buf_appendf(&b, "</button><p class=\"hint\" role=\"status\" "
+	    "data-wa-status></p></form><script src=\"/static/webauthn.js\" "
+	    "defer></script><p class=\"lang\">"
 	    "<a href=\"/login?tx=");
 	r |= esc(&b, pg->tx);
 	r |= cm_buf_appendf(&b, "&amp;lang=%s\" lang=\"%s\" hreflang=\"%s\">",
@@ -392,6 +446,8 @@ idp_page_account(const struct idp_account_page *pg, char **html)
 		    IDP_S_TOTP_REMOVE : IDP_S_TOTP_SETUP));
 		r |= cm_buf_appendf(&b, "</button></form>");
 	}
+	if (pg->wa_section != NULL)
+		r |= cm_buf_append(&b, pg->wa_section, strlen(pg->wa_section));
 	r |= cm_buf_appendf(&b, "<form method=\"post\" action=\"/logout\">");
 	r |= hidden(&b, "csrf", pg->csrf);
 	r |= cm_buf_appendf(&b, "<button type=\"submit\" id=\"signout\">");
@@ -453,6 +509,32 @@ idp_page_totp_enrol(enum idp_lang lang, const char *csrf, const char *svg,
 }
 
 int
+idp_page_begin(struct cm_buf *b, enum idp_lang lang, const char *title,
+    const struct cm_errdef *error, const char *rid)
+{
+	return card_start(b, lang, title, error, rid);
+}
+
+int
+idp_page_text(struct cm_buf *b, const char *s)
+{
+	return esc(b, s);
+}
+
+int
+idp_page_hidden(struct cm_buf *b, const char *name, const char *value)
+{
+	return hidden(b, name, value);
+}
+
+int
+idp_page_end(struct cm_buf *b, int r, char **html)
+{
+	*html = NULL;
+	return card_finish(b, r, html);
+}
+
+int
 idp_page_recovery(enum idp_lang lang, const char *const *codes, size_t n,
     char **html)
 {
@@ -501,10 +583,17 @@ const char idp_stylesheet[] =
 	":focus-visible{outline:3px solid #f0a500;outline-offset:2px}"
 	".error{border-left:4px solid #b3261e;background:#fdecea;"
 	"padding:.5rem 1rem;margin:0 0 1rem}"
-	".trace{display:grid;grid-template-columns:auto 1fr;gap:0 1rem;"
-	"font-size:.875rem;margin:.5rem 0 0}"
-	".trace dt{font-weight:600}.trace dd{margin:0}"
+	".trace{display:grid;grid-template-columns:max-content minmax(0,1fr);"
+	"gap:0 1rem;font-size:.875rem;margin:.5rem 0 0}"
+	".trace dt{font-weight:600}"
+	".trace dd{margin:0;overflow-wrap:anywhere}"
 	".lang{margin-top:1.5rem;text-align:right}"
 	".hint{font-size:.875rem;color:#3d4651;word-break:break-all}"
 	".qr{text-align:center}.qr img{border:8px solid #fff}"
-	".codes{columns:2;font-size:1.125rem}";
+	".codes{columns:2;font-size:1.125rem}"
+	"button.secondary{color:#0b4f9c;background:#fff;"
+	"border:2px solid #0b4f9c}"
+	"button.secondary:hover{background:#eef1f5}"
+	".keys{list-style:none;padding:0;margin:.5rem 0}"
+	".keys li{border-top:1px solid #c9d1db;padding:.5rem 0}"
+	"input[type=text].inline{margin-top:.25rem}";

@@ -57,9 +57,15 @@ enum {
 	K_MAX_AGE	= 1u << 7,
 	K_ALLOW_NET	= 1u << 8,
 	K_MODE		= 1u << 9,
-	K_DESCRIPTION	= 1u << 10
+	K_DESCRIPTION	= 1u << 10,
+	K_HOST		= 1u << 11,
+	K_PATH		= 1u << 12,
+	K_RISK		= 1u << 13,
+	K_DEVICE	= 1u << 14,
+	K_DENY		= 1u << 15
 };
-#define K_REQUIREMENTS	(K_LEVEL | K_METHODS | K_MAX_AGE | K_ALLOW_NET)
+#define K_REQUIREMENTS	(K_LEVEL | K_METHODS | K_MAX_AGE | K_ALLOW_NET | \
+	K_DENY)
 
 struct rule {
 	char		 name[IDP_POLICY_NAME_MAX + 1];
@@ -67,8 +73,10 @@ struct rule {
 	unsigned	 present;	/* K_* */
 	int		 report_only;
 	char		*description;
-	struct strlist	 clients, scopes, groups;
+	struct strlist	 clients, scopes, groups, hosts, paths;
 	struct netlist	 networks, not_networks, allow_networks;
+	enum idp_risk	 risk;		/* match.risk: at least this */
+	unsigned	 devices;	/* match.device: 1 << idp_device_state */
 	enum idp_aal	 level;		/* NONE: no requirement */
 	uint32_t	 methods;	/* 0: no requirement */
 	int64_t		 max_age;	/* -1: no requirement */
@@ -107,6 +115,15 @@ static int parse_methods(struct pstate *, struct rule *, char *);
 static int parse_max_age(struct pstate *, struct rule *, char *);
 static int parse_allow_networks(struct pstate *, struct rule *, char *);
 static int parse_mode(struct pstate *, struct rule *, char *);
+static int parse_hosts(struct pstate *, struct rule *, char *);
+static int parse_paths(struct pstate *, struct rule *, char *);
+static int parse_risk(struct pstate *, struct rule *, char *);
+static int parse_devices(struct pstate *, struct rule *, char *);
+static int parse_deny(struct pstate *, struct rule *, char *);
+static int match_host(const struct rule *, const struct eval_in *);
+static int match_path(const struct rule *, const struct eval_in *);
+static int match_risk(const struct rule *, const struct eval_in *);
+static int match_device(const struct rule *, const struct eval_in *);
 static int parse_description(struct pstate *, struct rule *, char *);
 static int match_client(const struct rule *, const struct eval_in *);
 static int match_scope(const struct rule *, const struct eval_in *);
@@ -126,6 +143,11 @@ static const struct policy_key {
 	{ "match.network",	K_NETWORK,	parse_network,	match_network },
 	{ "match.not_network",	K_NOT_NETWORK,	parse_not_network,
 	    match_not_network },
+	{ "match.host",		K_HOST,		parse_hosts,	match_host },
+	{ "match.path",		K_PATH,		parse_paths,	match_path },
+	{ "match.risk",		K_RISK,		parse_risk,	match_risk },
+	{ "match.device",	K_DEVICE,	parse_devices,	match_device },
+	{ "deny",		K_DENY,		parse_deny,	NULL },
 	{ "require.level",	K_LEVEL,	parse_level,	NULL },
 	{ "require.methods",	K_METHODS,	parse_methods,	NULL },
 	{ "require.max_age",	K_MAX_AGE,	parse_max_age,	NULL },
@@ -256,6 +278,8 @@ rule_free(struct rule *ru)
 	strlist_free(&ru->groups);
 	free(ru->networks.v);
 	free(ru->not_networks.v);
+	strlist_free(&ru->hosts);
+	strlist_free(&ru->paths);
 	free(ru->allow_networks.v);
 	free(ru->description);
 	memset(ru, 0, sizeof(*ru));
@@ -518,6 +542,169 @@ parse_max_age(struct pstate *ps, struct rule *ru, char *v)
 		    (long long)IDP_POLICY_MAX_AGE_MAX, q(qb, sizeof(qb), v));
 	ru->max_age = n;
 	return 0;
+}
+
+/* Host names: DNS labels, compared case-insensitively. */
+static int
+item_host(struct pstate *ps, struct rule *ru, char *s)
+{
+	char qb[80];
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':'))
+			return perr(ps, CM_ERR_INVAL, "bad host \"%s\"",
+			    q(qb, sizeof(qb), s));
+	}
+	return strlist_add(&ru->hosts, s) != 0 ?
+	    perr(ps, CM_ERR_NOMEM, "out of memory") : 0;
+}
+
+static int
+parse_hosts(struct pstate *ps, struct rule *ru, char *v)
+{
+	return split_list(ps, v, item_host, ru);
+}
+
+/* Path prefixes: absolute, no query, no dot segments. */
+static int
+item_path(struct pstate *ps, struct rule *ru, char *s)
+{
+	char qb[80];
+	size_t i;
+
+	if (s[0] != '/' || strstr(s, "/../") != NULL ||
+	    strstr(s, "/./") != NULL || strchr(s, '?') != NULL ||
+	    strchr(s, '#') != NULL)
+		return perr(ps, CM_ERR_INVAL, "bad path prefix \"%s\" (absolute, "
+		    "no query, no dot segments)", q(qb, sizeof(qb), s));
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return perr(ps, CM_ERR_INVAL, "bad path prefix \"%s\"",
+			    q(qb, sizeof(qb), s));
+	return strlist_add(&ru->paths, s) != 0 ?
+	    perr(ps, CM_ERR_NOMEM, "out of memory") : 0;
+}
+
+static int
+parse_paths(struct pstate *ps, struct rule *ru, char *v)
+{
+	return split_list(ps, v, item_path, ru);
+}
+
+int
+idp_risk_parse(const char *s, enum idp_risk *out)
+{
+	if (strcmp(s, "low") == 0)
+		*out = IDP_RISK_LOW;
+	else if (strcmp(s, "medium") == 0)
+		*out = IDP_RISK_MEDIUM;
+	else if (strcmp(s, "high") == 0)
+		*out = IDP_RISK_HIGH;
+	else
+		return CM_ERR_INVAL;
+	return 0;
+}
+
+const char *
+idp_risk_name(enum idp_risk r)
+{
+	return r == IDP_RISK_HIGH ? "high" : r == IDP_RISK_MEDIUM ? "medium" :
+	    "low";
+}
+
+static int
+parse_risk(struct pstate *ps, struct rule *ru, char *v)
+{
+	char qb[80];
+
+	if (idp_risk_parse(v, &ru->risk) != 0 || ru->risk == IDP_RISK_LOW)
+		return perr(ps, CM_ERR_INVAL, "match.risk must be medium or "
+		    "high (at least), not \"%s\"", q(qb, sizeof(qb), v));
+	return 0;
+}
+
+static int
+item_device(struct pstate *ps, struct rule *ru, char *s)
+{
+	char qb[80];
+
+	if (strcmp(s, "compliant") == 0)
+		ru->devices |= 1u << IDP_DEVICE_COMPLIANT;
+	else if (strcmp(s, "not-compliant") == 0)
+		ru->devices |= 1u << IDP_DEVICE_NOT_COMPLIANT;
+	else if (strcmp(s, "unknown") == 0)
+		ru->devices |= 1u << IDP_DEVICE_UNKNOWN;
+	else if (strcmp(s, "none") == 0)
+		ru->devices |= 1u << IDP_DEVICE_NONE;
+	else
+		return perr(ps, CM_ERR_INVAL, "match.device takes compliant, "
+		    "not-compliant, unknown or none, not \"%s\"",
+		    q(qb, sizeof(qb), s));
+	return 0;
+}
+
+static int
+parse_devices(struct pstate *ps, struct rule *ru, char *v)
+{
+	return split_list(ps, v, item_device, ru);
+}
+
+static int
+parse_deny(struct pstate *ps, struct rule *ru, char *v)
+{
+	(void)ru;
+	if (strcmp(v, "yes") != 0)
+		return perr(ps, CM_ERR_INVAL, "deny takes only yes (omit the "
+		    "key otherwise)");
+	return 0;
+}
+
+static int
+match_host(const struct rule *ru, const struct eval_in *in)
+{
+	size_t i;
+
+	if (in->ctx->host == NULL)
+		return 0;
+	for (i = 0; i < ru->hosts.n; i++)
+		if (strcasecmp(ru->hosts.v[i], in->ctx->host) == 0)
+			return 1;
+	return 0;
+}
+
+/* "/admin" matches "/admin", "/admin/" and "/admin/x", not "/admins". */
+static int
+match_path(const struct rule *ru, const struct eval_in *in)
+{
+	const char *p = in->ctx->path;
+	size_t i, n;
+
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < ru->paths.n; i++) {
+		n = strlen(ru->paths.v[i]);
+		if (strncmp(p, ru->paths.v[i], n) == 0 &&
+		    (p[n] == '\0' || p[n] == '/' || p[n] == '?' ||
+		    ru->paths.v[i][n - 1] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+match_risk(const struct rule *ru, const struct eval_in *in)
+{
+	return in->ctx->risk >= ru->risk;
+}
+
+static int
+match_device(const struct rule *ru, const struct eval_in *in)
+{
+	return (ru->devices & (1u << in->ctx->device)) != 0;
 }
 
 static int
@@ -884,6 +1071,7 @@ rule_matches(const struct rule *ru, const struct eval_in *in)
 /* The combined requirements, and which rule imposed each. */
 struct acc {
 	const struct rule *deny;	/* first rule refusing the network */
+	int		 deny_explicit;	/* ... or refusing outright (deny) */
 	enum idp_aal	 level;
 	const char	*level_by;
 	const struct rule *level_rule;	/* NULL when level_by is the client */
@@ -906,6 +1094,11 @@ acc_fold(struct acc *a, const struct rule *ru, const struct eval_in *in)
 {
 	if (a->first == NULL)
 		a->first = ru;
+	if ((ru->present & K_DENY) && (a->deny == NULL ||
+	    !a->deny_explicit)) {
+		a->deny = ru;
+		a->deny_explicit = 1;
+	}
 	if ((ru->present & K_ALLOW_NET) && a->deny == NULL &&
 	    !netlist_contains(&ru->allow_networks, &in->src))
 		a->deny = ru;
@@ -1005,6 +1198,7 @@ acc_decide(const struct acc *a, const struct idp_policy_ctx *ctx,
 		*effect = IDP_POLICY_DENY;
 		set_str(rule, IDP_POLICY_NAME_MAX + 1, a->deny->name);
 		(void)snprintf(reason, IDP_POLICY_REASON_MAX,
+		    a->deny_explicit ? "refused by rule %s%s%s" :
 		    "source address is not in allow.networks of rule %s%s%s",
 		    a->deny->name, a->deny->description ? ": " : "",
 		    desc_of(a->deny));

@@ -401,9 +401,18 @@ grant_refresh(struct idp *idp, struct brk_req *r, const struct brk_form *f,
 		goto out;
 	}
 	if (json_is_true(json_object_get(o, "used"))) {
+		char subject[128];
+
 		brk_metrics_auth(idp->app, "refresh_token", 0);
 		(void)idp_family_revoke(idp, brk_req_id(r), g.family,
 		    "refresh token reused");
+		/* a stolen token is likely: the user's risk goes up */
+		snprintf(subject, sizeof(subject), "user:%s",
+		    json_string_value(json_object_get(o, "uid")) ?
+		    json_string_value(json_object_get(o, "uid")) : "?");
+		if (idp_risk_raise(idp, brk_req_id(r), subject, 2,
+		    "refresh_reuse", "sekimori", 3600) != 0)
+			cm_warn(brk_req_id(r), "risk.raise_failed", NULL);
 		idp_oauth_error(r, CM_E_OAUTH_INVALID_GRANT, NULL,
 		    "refresh token reused: the whole grant is revoked");
 		goto out;

@@ -200,3 +200,44 @@ idp_secret_check(const char *secret, const char *hash)
 		return 0;
 	return cm_ct_streq(key, hash + 7);
 }
+
+/*
+ * The CSP of a page whose form POST ends in a redirect to a client:
+ * browsers apply form-action to every redirect of the submission (CSP 3),
+ * so the client's origin must be allowed next to 'self'.  uri is a
+ * registered, validated redirect URI; its origin is taken up to the first
+ * '/' after the scheme.  Anything unexpected in it: 'self' only.
+ */
+int
+idp_csp_form_target(struct brk_req *r, const char *uri)
+{
+	char csp[1024], origin[512];
+	const char *p, *end;
+	size_t n, i;
+
+	origin[0] = '\0';
+	if (uri != NULL && ((p = strstr(uri, "://")) != NULL)) {
+		end = strchr(p + 3, '/');
+		n = end ? (size_t)(end - uri) : strlen(uri);
+		if (n < sizeof(origin)) {
+			memcpy(origin, uri, n);
+			origin[n] = '\0';
+			for (i = 0; i < n; i++) {
+				char c = origin[i];
+
+				if (!((c >= 'a' && c <= 'z') ||
+				    (c >= 'A' && c <= 'Z') ||
+				    (c >= '0' && c <= '9') ||
+				    strchr(".-:/[]", c) != NULL)) {
+					origin[0] = '\0';
+					break;
+				}
+			}
+		}
+	}
+	snprintf(csp, sizeof(csp), "default-src 'none'; script-src 'self'; "
+	    "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+	    "form-action 'self'%s%s; frame-ancestors 'none'; base-uri 'none'",
+	    origin[0] ? " " : "", origin);
+	return brk_resp_header(r, "Content-Security-Policy", csp);
+}

@@ -15,6 +15,7 @@ libcmocka-dev
 wamerican
 clang libclang-rt-14-dev
 curl libcurl4-openssl-dev python3 procps psmisc
+fonts-ipafont-gothic nginx-light
 libunistring-dev
 chromium"
 

@@ -8,7 +8,8 @@
 #       on ldapi://DIR/ldapi and ldap://127.0.0.1:PORT (StartTLS, self-signed
 #       CA in DIR/tls/ca.pem) and wait until it answers.  An existing DIR is
 #       reused as it is.  --demo adds user "demo" (password in DIR/demo.pw,
-#       generated unless present) and the group "administrators".
+#       generated unless present), and an administrator "demoadmin"
+#       (password in DIR/demoadmin.pw) alone in the group "administrators".
 #   scripts/slapd.sh stop DIR
 #   scripts/slapd.sh env DIR      the ldap_* lines for sekimori.conf
 #
@@ -176,11 +177,24 @@ mail: demo@example.test
 skmAccountStatus: active
 skmAffiliation: staff
 
+dn: uid=demoadmin,ou=people,$BASE
+objectClass: inetOrgPerson
+objectClass: skmAccount
+objectClass: skmStaff
+uid: demoadmin
+cn: Demo Administrator
+sn: Administrator
+givenName: Demo
+displayName: Demo Administrator
+mail: demoadmin@example.test
+skmAccountStatus: active
+skmAffiliation: staff
+
 dn: cn=administrators,ou=groups,$BASE
 objectClass: groupOfNames
 cn: administrators
-description: Sekimori administrators
-member: uid=demo,ou=people,$BASE
+description: Sekimori administrators (hardware keys required, AAL3)
+member: uid=demoadmin,ou=people,$BASE
 EOF
 	fi
 	umask 077
@@ -193,6 +207,15 @@ EOF
 	setpw "uid=demo,ou=people,$BASE" "$D/demo.pw.raw"
 	rm -f "$D/demo.pw.raw"
 	echo "demo user: uid=demo password=$(cat "$D/demo.pw")"
+	# the demo administrator: bootstrap its hardware key with
+	# brokerctl webauthn bootstrap demoadmin (docs/webauthn.md)
+	if [ ! -s "$D/demoadmin.pw" ]; then
+		randpw | cut -c1-24 > "$D/demoadmin.pw"
+	fi
+	chmod 0600 "$D/demoadmin.pw"
+	tr -d '\n' < "$D/demoadmin.pw" > "$D/demoadmin.pw.raw"
+	setpw "uid=demoadmin,ou=people,$BASE" "$D/demoadmin.pw.raw"
+	rm -f "$D/demoadmin.pw.raw"
 }
 
 start() {

@@ -207,9 +207,10 @@ class Browser:
     """A minimal browser: keeps cookies per name (host-only, like __Host-),
     never follows redirects, speaks HTTPS to one broker."""
 
-    def __init__(self, broker):
+    def __init__(self, broker, source=None):
         self.b = broker
         self.cookies = {}
+        self.source = source        # e.g. ("127.1.0.1", 0): another network
 
     def _store(self, resp_headers):
         for k, v in resp_headers:
@@ -233,6 +234,8 @@ class Browser:
         if self.cookies:
             h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
         c = self.b.connection()
+        if self.source is not None:
+            c.source_address = self.source
         try:
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()

@@ -83,6 +83,31 @@ class TokenVerifyTest(unittest.TestCase):
         rc, err = self.verify(self.token)
         self.assertEqual(rc, 0, err)
 
+    def test_example_pep(self):
+        """examples/pep.c, linked only with libsekimori-pep, as a service."""
+        jw = os.path.join(self.tmp.path, "jwks.json")
+        with open(jw, "w") as f:
+            json.dump(self.jwks, f)
+        pep = os.path.join(BUILD, "examples", "pep")
+
+        def run(tok, *extra):
+            return subprocess.run([pep, jw, self.b.issuer, "svc"] +
+                                  list(extra), input=tok, text=True,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+
+        p = run(self.token)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("allow: sub=svc", p.stdout)
+        h, pl, sg = self.token.split(".")
+        p = run("%s.%s.%s" % (h, pl[:-2] + ("A" if pl[-2] != "A" else "B")
+                              + pl[-1], sg))
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stdout.startswith("deny:"), p.stdout)
+        # a client_credentials token has no acr: a minimum refuses it
+        p = run(self.token, "urn:sekimori:acr:aal2")
+        self.assertEqual(p.returncode, 1)
+
     def test_every_attack_rejected_with_its_own_message(self):
         now = int(time.time())
         h, p, s = self.token.split(".")
