@@ -64,10 +64,10 @@ PROGS := $(BUILD)/brokerd $(BUILD)/brokerctl
 
 # libsekimori-pep: the resource-server verifier (tokens/pep.h) for services,
 # static and shared; the shared one exports only pep_*.
-PEP_SRCS := tokens/pep.c tokens/jws.c tokens/jwk.c tokens/key.c \
-	common/secret.c common/buf.c
-PEP_LIBS := $(shell pkg-config --libs openssl jansson libsodium 2>/dev/null) \
-	-lpthread -lm
+PEP_SRCS := tokens/pep.c tokens/pep_fetch.c tokens/jws.c tokens/jwk.c \
+	tokens/key.c common/secret.c common/buf.c
+PEP_LIBS := $(shell pkg-config --libs openssl jansson libsodium libcurl \
+	2>/dev/null) -lpthread -lm
 PEP_OUT  := $(BUILD)/libsekimori-pep.a $(BUILD)/libsekimori-pep.so
 
 .PHONY: all deps run test test-unit test-integration asan test-asan fuzz \

@@ -209,12 +209,14 @@ int	brk_routes_builtin(struct brk_app *app) CM_WUR;
  * return 0 on success, 1 on a usage error or a refused operation, 2 when a
  * dependency (the directory) is unavailable.
  */
+struct idp_config;
 struct brk_ctl {
 	const struct brk_config	*cfg;
 	int			 json;	/* --json given anywhere */
 	struct dir_pool		*dir;	/* opened lazily by brk_ctl_dir() */
 	const char		*kek_file;	/* the IdP's, "" if none */
 	const char		*admin_group;	/* the IdP's admin_group */
+	const struct idp_config	*idp_cfg;	/* the IdP's keys (proofing) */
 };
 
 /* Open the directory pool on first use; prints the error itself. */
@@ -238,5 +240,6 @@ int	brk_ctl_key(struct brk_ctl *, int, char **);
 int	brk_ctl_token(struct brk_ctl *, int, char **);
 int	brk_ctl_kek(struct brk_ctl *, int, char **);
 int	brk_ctl_webauthn(struct brk_ctl *, int, char **);
+int	brk_ctl_proofing(struct brk_ctl *, int, char **);
 
 #endif /* BROKER_H */

@@ -33,6 +33,7 @@ static const struct {
 	{ "kek",    brk_ctl_kek,    1, "kek rotate" },
 	{ "webauthn", brk_ctl_webauthn, 1, "webauthn list|suspend|bootstrap|"
 	    "list-pending|approve" },
+	{ "proofing", brk_ctl_proofing, 1, "proofing add|show|list|revoke" },
 	{ "errors", brk_ctl_errors, 0, "errors [--markdown]" },
 	{ "config", brk_ctl_config, 1, "config check" },
 };
@@ -154,6 +155,7 @@ main(int argc, char **argv)
 		ctl.cfg = &cfg;
 		ctl.kek_file = icfg.kek_file;
 		ctl.admin_group = icfg.admin_group;
+		ctl.idp_cfg = &icfg;
 	}
 	rc = groups[g].fn(&ctl, ac, av);
 	dir_pool_free(&ctl.dir);

@@ -118,8 +118,11 @@ apply(struct brk_config *c, const char *base, const char *key,
 		size_t kl = strlen(key);
 
 		r = dir_config_set(&c->dir, key, val, err, errlen);
-		/* every *_file is relative to the configuration's directory */
-		if (kl > 5 && strcmp(key + kl - 5, "_file") == 0) {
+		/* every *_file, *_dir and *_root is relative to the
+		 * configuration's directory */
+		if ((kl > 5 && strcmp(key + kl - 5, "_file") == 0) ||
+		    (kl > 4 && strcmp(key + kl - 4, "_dir") == 0) ||
+		    (kl > 5 && strcmp(key + kl - 5, "_root") == 0)) {
 			if (set_path(base, val, path, sizeof(path)) != 0)
 				goto toolong;
 			val = path;

@@ -202,6 +202,40 @@ static const struct cm_errdef cm_errcat[] = {
 	  "Security keys are not available on this server right now.",
 	  "現在このサーバーではセキュリティキーを利用できません。" },
 
+	{ CM_E_PRF_REQUIRED, "SKM-7001", 403, "access_denied",
+	  "A recent identity proofing record at your account's level is "
+	  "needed first: see an identity proofing officer.",
+	  "先にアカウントのレベルに応じた最近の身元確認が必要です。身元確認"
+	  "担当者にお問い合わせください。" },
+	{ CM_E_PRF_RECOVERY_DENIED, "SKM-7002", 403, "access_denied",
+	  "Recovery needs a recent identity proofing by an officer and the "
+	  "recovery code they gave you: the code is wrong, used or expired, "
+	  "or there is no valid proofing record.",
+	  "回復には担当者による最近の身元確認と、その際に渡された回復コード"
+	  "が必要です。コードが誤っているか使用済みか期限切れ、または有効な"
+	  "身元確認記録がありません。" },
+	{ CM_E_PRF_OFFICER_ONLY, "SKM-7003", 403, "access_denied",
+	  "This page is for identity proofing officers.",
+	  "このページは身元確認担当者専用です。" },
+	{ CM_E_PRF_SELF, "SKM-7004", 403, "access_denied",
+	  "An officer cannot record their own identity proofing.",
+	  "担当者は自分自身の身元確認を記録できません。" },
+	{ CM_E_PRF_INVALID, "SKM-7005", 400, "invalid_request",
+	  "The proofing record is incomplete or invalid.",
+	  "身元確認の記録が不完全か正しくありません。" },
+	{ CM_E_PRF_UNAVAILABLE, "SKM-7006", 503, "temporarily_unavailable",
+	  "Identity proofing is not configured on this server.",
+	  "このサーバーでは身元確認が設定されていません。" },
+	{ CM_E_PRF_DEVICE_MISMATCH, "SKM-7007", 403, "access_denied",
+	  "This device does not match its inventory record.",
+	  "この端末は資産台帳の記録と一致しません。" },
+	{ CM_E_PRF_DEVICE_CERT, "SKM-7008", 401, "invalid_client",
+	  "A device certificate is required.",
+	  "端末証明書が必要です。" },
+	{ CM_E_PRF_DUPLICATE, "SKM-7009", 409, "invalid_request",
+	  "This identity document is already bound to another subject.",
+	  "この本人確認書類は既に別の対象に結び付けられています。" },
+
 	{ CM_E_SET_INVALID, "SKM-8001", 400, "invalid_request",
 	  "The security event token is malformed.",
 	  "セキュリティイベントトークンの形式が正しくありません。" },

@@ -16,8 +16,24 @@ static pthread_mutex_t	 log_mtx = PTHREAD_MUTEX_INITIALIZER;
 static int		 log_fd = STDERR_FILENO;
 static enum cm_log_level log_min = CM_LOG_INFO;
 
+/*
+ * The audit stream with group commit: a record is appended to the pending
+ * batch; the first waiter whose batch is not yet durable becomes the leader,
+ * takes the whole batch, writes it with one write(2) and one fdatasync(2),
+ * and wakes everyone.  Every caller returns only when its own record is on
+ * disk (or its batch failed): durability per record, one sync per batch.
+ */
+#define AUDIT_RING	1024		/* results of recent batches */
+#define AUDIT_MAX_BATCH	(4u << 20)	/* bytes pending before callers wait */
+
 static pthread_mutex_t	 audit_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 audit_cv = PTHREAD_COND_INITIALIZER;
 static int		 audit_fd = -1;
+static struct cm_buf	 audit_pending;		/* the open batch */
+static uint64_t		 audit_batch = 1;	/* id of the open batch */
+static uint64_t		 audit_done;		/* last batch flushed */
+static int		 audit_flushing;
+static int8_t		 audit_result[AUDIT_RING];	/* 0 ok, -1 failed */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -232,11 +248,13 @@ cm_audit_open(const char *path)
 	if ((fd = open_append(path)) == -1)
 		return CM_ERR_IO;
 	pthread_mutex_lock(&audit_mtx);
+	while (audit_flushing)		/* a leader is using the old one */
+		pthread_cond_wait(&audit_cv, &audit_mtx);
 	old = audit_fd;
 	audit_fd = fd;
-	pthread_mutex_unlock(&audit_mtx);
 	if (old != -1)
 		close(old);
+	pthread_mutex_unlock(&audit_mtx);
 	return 0;
 }
 
@@ -244,10 +262,39 @@ void
 cm_audit_close(void)
 {
 	pthread_mutex_lock(&audit_mtx);
+	while (audit_flushing)
+		pthread_cond_wait(&audit_cv, &audit_mtx);
 	if (audit_fd != -1)
 		close(audit_fd);
 	audit_fd = -1;
+	cm_buf_free(&audit_pending);
 	pthread_mutex_unlock(&audit_mtx);
+}
+
+/* Lead one flush: the open batch goes to disk.  Called and returns with
+ * audit_mtx held. */
+static void
+audit_flush_locked(void)
+{
+	struct cm_buf b = audit_pending;
+	uint64_t id = audit_batch;
+	int fd = audit_fd, r;
+
+	cm_buf_init(&audit_pending, AUDIT_MAX_BATCH, 0);
+	audit_batch++;
+	audit_flushing = 1;
+	pthread_mutex_unlock(&audit_mtx);
+	if (fd == -1)
+		r = CM_ERR_UNAVAIL;
+	else if ((r = write_all(fd, (const char *)b.data, b.len)) == 0 &&
+	    fdatasync(fd) != 0)
+		r = CM_ERR_IO;
+	cm_buf_free(&b);
+	pthread_mutex_lock(&audit_mtx);
+	audit_result[id % AUDIT_RING] = r == 0 ? 0 : -1;
+	audit_done = id;
+	audit_flushing = 0;
+	pthread_cond_broadcast(&audit_cv);
 }
 
 int
@@ -256,6 +303,7 @@ cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
 	json_t *o;
 	char *s;
 	size_t n;
+	uint64_t mine;
 	int r;
 	va_list ap;
 
@@ -269,13 +317,41 @@ cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
 	if (s == NULL)
 		return CM_ERR_NOMEM;
 	pthread_mutex_lock(&audit_mtx);
-	if (audit_fd == -1)
+	if (audit_fd == -1) {
+		pthread_mutex_unlock(&audit_mtx);
+		free(s);
 		r = CM_ERR_UNAVAIL;
-	else if ((r = write_all(audit_fd, s, n)) == 0 &&
-	    fdatasync(audit_fd) != 0)
-		r = CM_ERR_IO;
-	pthread_mutex_unlock(&audit_mtx);
+		goto out;
+	}
+	if (audit_pending.max == 0)
+		cm_buf_init(&audit_pending, AUDIT_MAX_BATCH, 0);
+	/* a full open batch: wait until a flush has taken it */
+	while (audit_pending.len + n > audit_pending.max) {
+		if (!audit_flushing)
+			audit_flush_locked();
+		else
+			pthread_cond_wait(&audit_cv, &audit_mtx);
+	}
+	r = cm_buf_append(&audit_pending, s, n);
 	free(s);
+	if (r != 0) {
+		pthread_mutex_unlock(&audit_mtx);
+		goto out;
+	}
+	mine = audit_batch;
+	while (audit_done < mine) {
+		if (!audit_flushing)
+			audit_flush_locked();	/* lead: flush what is there */
+		else
+			pthread_cond_wait(&audit_cv, &audit_mtx);
+	}
+	/* the ring outlives any batch a waiter can still be asking about
+	 * unless AUDIT_RING flushes passed while it slept: then unknown,
+	 * which fails closed */
+	r = audit_done - mine < AUDIT_RING &&
+	    audit_result[mine % AUDIT_RING] == 0 ? 0 : CM_ERR_IO;
+	pthread_mutex_unlock(&audit_mtx);
+ out:
 	if (r != 0)
 		cm_err(rid, "audit.write_failed", "{s:s, s:s}",
 		    "audit_event", event, "error", cm_strerror(r));

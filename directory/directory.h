@@ -535,4 +535,61 @@ int	dir_wa_delete(struct dir_pool *p, const struct dir_wa_cred *c) CM_WUR;
 void	dir_wa_free(struct dir_wa_cred **c);
 void	dir_wa_list_free(struct dir_wa_cred ***v, size_t n);
 
+/* ---- identity proofing records (skmProofingRecord), see dir_proofing.c
+ * cn=<record id>,<subject dn>: children of a user (ou=people) or a
+ * device (ou=devices).  The record itself is JSON (proofing/proofing.h);
+ * level, time, status, officer and expiry are attributes too, for search
+ * and for the compare-and-swap of the status. */
+enum dir_proofing_kind { DIR_PRF_USER = 0, DIR_PRF_DEVICE };
+#define DIR_PRF_DATA_MAX	16384
+#define DIR_PRF_HASHES_MAX	8
+
+struct dir_proofing {
+	char		*dn;
+	char		*cn;		/* record id */
+	char		*status;	/* valid|superseded|revoked|failed */
+	char		*reason;	/* NULL if none */
+	char		*data;		/* JSON */
+	char		**code_hashes;	/* Argon2id recovery code hashes */
+	size_t		 ncode_hashes;
+	int64_t		 code_expires;	/* 0 if none */
+};
+
+struct dir_proofing_new {
+	const char		*cn;		/* [A-Za-z0-9-], <= 47 */
+	const char		*level;		/* "IAL1".."IAL3" */
+	const char		*method;
+	const char		*status;
+	const char		*reason;	/* optional */
+	const char		*officer;	/* "uid:x" | "brokerctl:x" */
+	const char		*officer_uid;	/* optional: skmProofedBy */
+	const char		*data;		/* JSON */
+	int64_t			 time;		/* skmProofedAt */
+	int64_t			 expires;	/* skmProofingExpires */
+	const char *const	*doc_hashes;
+	size_t			 ndoc_hashes;
+	const char		*code_hash;	/* optional */
+	int64_t			 code_expires;
+};
+
+/* CM_ERR_NOTFOUND for an unknown subject; CM_ERR_EXISTS for a taken cn. */
+int	dir_proofing_add(struct dir_pool *p, enum dir_proofing_kind k,
+	    const char *id, const struct dir_proofing_new *r) CM_WUR;
+/* Every record of the subject (unordered). */
+int	dir_proofing_list(struct dir_pool *p, enum dir_proofing_kind k,
+	    const char *id, struct dir_proofing ***out, size_t *n) CM_WUR;
+/* Status compare-and-swap from -> to, with a reason (may be NULL);
+ * CM_ERR_CONFLICT when the status was not `from`. */
+int	dir_proofing_set_status(struct dir_pool *p, const struct dir_proofing *r,
+	    const char *from, const char *to, const char *reason) CM_WUR;
+/* Spend a recovery code (delete its hash): CM_ERR_CONFLICT if spent. */
+int	dir_proofing_use_code(struct dir_pool *p, const struct dir_proofing *r,
+	    const char *hash) CM_WUR;
+/* Subjects ("user:<uid>" / "device:<id>") of valid records carrying this
+ * document hash (dir_names_free). */
+int	dir_proofing_find_doc(struct dir_pool *p, const char *hash,
+	    char ***subjects, size_t *n) CM_WUR;
+void	dir_proofing_free(struct dir_proofing **r);
+void	dir_proofing_list_free(struct dir_proofing ***v, size_t n);
+
 #endif /* DIRECTORY_H */

@@ -3,7 +3,11 @@
  * verification library.  It checks an access token the way a service
  * would before serving a request, and prints the subject or why not.
  *
- *   pep JWKS_FILE ISSUER AUDIENCE [MIN_ACR] < token
+ *   pep JWKS_FILE|JWKS_URL ISSUER AUDIENCE [MIN_ACR] < token
+ *
+ * A JWKS URL (https://.../jwks.json) is fetched by the library's built-in
+ * fetcher, verified against the system CA store or $PEP_CA_FILE, cached,
+ * and refreshed (rate-limited) when a token names an unknown key.
  *
  * Build (installed library):
  *   cc -o pep pep.c -I/usr/local/include/sekimori -lsekimori-pep \
@@ -13,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <curl/curl.h>
 
 #include "tokens/pep.h"
 
@@ -39,7 +45,14 @@ main(int argc, char **argv)
 	tok[n] = '\0';
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.jwks_file = argv[1];
+	if (strncmp(argv[1], "https://", 8) == 0) {
+		/* before any thread: libcurl's global state */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return 2;
+		cfg.jwks_url = argv[1];
+		cfg.fetch_arg = getenv("PEP_CA_FILE");
+	} else
+		cfg.jwks_file = argv[1];
 	cfg.issuer = argv[2];
 	cfg.audience = argv[3];
 	cfg.skew = 30;

@@ -26,6 +26,13 @@ idp_config_defaults(struct idp_config *c)
 	c->session_idle[3] = 15 * 60;
 	c->backchannel_logout = 1;
 	strlcpy(c->admin_group, "administrators", sizeof(c->admin_group));
+	strlcpy(c->prf_officer_group, "proofing-officers",
+	    sizeof(c->prf_officer_group));
+	c->prf_window = 7 * 86400;
+	c->prf_code_ttl = 86400;
+	c->prf_validity = 3 * 365;
+	c->prf_required_ial = 2;
+	c->prf_admin_ial = 3;
 }
 
 /* String keys: name, field, size. */
@@ -47,6 +54,13 @@ static const struct {
 	    sizeof(((struct idp_config *)0)->wa_mds_root) },
 	{ "admin_group", offsetof(struct idp_config, admin_group),
 	    sizeof(((struct idp_config *)0)->admin_group) },
+	{ "proofing_key_file", offsetof(struct idp_config, prf_key_file),
+	    sizeof(((struct idp_config *)0)->prf_key_file) },
+	{ "proofing_officer_group", offsetof(struct idp_config,
+	    prf_officer_group),
+	    sizeof(((struct idp_config *)0)->prf_officer_group) },
+	{ "verified_claims_clients", offsetof(struct idp_config, vc_clients),
+	    sizeof(((struct idp_config *)0)->vc_clients) },
 };
 
 static const struct {
@@ -77,6 +91,10 @@ static const struct {
 	    60, 15 * 60 },
 	{ "session_max_aal3", offsetof(struct idp_config, session_max[3]),
 	    60, 12 * 3600 },
+	{ "proofing_recovery_window", offsetof(struct idp_config, prf_window),
+	    3600, 90 * 86400 },
+	{ "proofing_code_lifetime", offsetof(struct idp_config, prf_code_ttl),
+	    300, 7 * 86400 },
 };
 
 int
@@ -97,6 +115,27 @@ idp_config_set(void *obj, const char *key, const char *val, char *err,
 			return CM_ERR_INVAL;
 		}
 		*(unsigned *)(void *)((char *)c + nums[i].off) = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(key, "proofing_required_ial") == 0 ||
+	    strcmp(key, "proofing_admin_ial") == 0) {
+		if (cm_parse_ll(val, 1, 3, &n) != 0) {
+			snprintf(err, errlen, "%s: expected 1, 2 or 3", key);
+			return CM_ERR_INVAL;
+		}
+		if (key[9] == 'r')
+			c->prf_required_ial = (int)n;
+		else
+			c->prf_admin_ial = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "proofing_validity") == 0) {
+		if (cm_parse_ll(val, 1, 10 * 366, &n) != 0) {
+			snprintf(err, errlen, "%s: expected days from 1 to "
+			    "3660", key);
+			return CM_ERR_INVAL;
+		}
+		c->prf_validity = (unsigned)n;
 		return 0;
 	}
 	if (strcmp(key, "backchannel_logout") == 0) {
@@ -133,7 +172,8 @@ idp_config_set(void *obj, const char *key, const char *val, char *err,
 			snprintf(err, errlen, "%s: value too long", key);
 			return CM_ERR_RANGE;
 		}
-		if (strcmp(key, "admin_group") == 0 &&
+		if ((strcmp(key, "admin_group") == 0 ||
+		    strcmp(key, "proofing_officer_group") == 0) &&
 		    dir_name_check(val) != 0) {
 			snprintf(err, errlen, "%s: not a group name", key);
 			return CM_ERR_INVAL;

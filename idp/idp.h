@@ -52,6 +52,15 @@ struct idp_config {
 	char		wa_mds_file[1024];	/* webauthn_mds_file */
 	char		wa_mds_root[1024];	/* webauthn_mds_root */
 	char		admin_group[64];	/* admin_group */
+	/* Identity proofing (idp/proofing.c, docs/proofing.md) */
+	char		prf_key_file[1024];	/* proofing_key_file */
+	char		prf_officer_group[64];	/* proofing_officer_group */
+	unsigned	prf_window;		/* proofing_recovery_window */
+	unsigned	prf_code_ttl;		/* proofing_code_lifetime */
+	unsigned	prf_validity;		/* proofing_validity (days) */
+	int		prf_required_ial;	/* proofing_required_ial */
+	int		prf_admin_ial;		/* proofing_admin_ial */
+	char		vc_clients[2048];	/* verified_claims_clients */
 };
 
 void	idp_config_defaults(struct idp_config *c);

@@ -89,6 +89,15 @@ mint_access(struct idp *idp, const struct idp_client *c,
 		json_object_set_new(cl, "groups", user_groups(idp, g->uid));
 		if (g->sid != NULL)
 			json_object_set_new(cl, "sid", json_string(g->sid));
+		/* identity assurance level (docs/proofing.md) */
+		json_object_set_new(cl, "ial", json_integer(
+		    idp_proofing_ial(idp, g->uid)));
+		if ((r = idp_proofing_vc_remember(idp, c->client_id, g->jti,
+		    json_object_get(g->claims_req, "userinfo"),
+		    now + idp->cfg->access_ttl)) != 0) {
+			json_decref(cl);
+			return r;
+		}
 	}
 	if (c->is_rpa && c->rpa_owner != NULL)
 		json_object_set_new(cl, "owner", json_string(c->rpa_owner));
@@ -102,7 +111,7 @@ mint_id(struct idp *idp, const struct idp_client *c, const struct grant *g,
     int64_t now, char **out)
 {
 	struct dir_user *u = NULL;
-	json_t *cl;
+	json_t *cl, *vc = NULL;
 	int r;
 
 	*out = NULL;
@@ -118,6 +127,14 @@ mint_id(struct idp *idp, const struct idp_client *c, const struct grant *g,
 		json_object_set_new(cl, "nonce", json_string(g->nonce));
 	if (g->sid != NULL)
 		json_object_set_new(cl, "sid", json_string(g->sid));
+	/* verified_claims when asked for (claims parameter) and allowed */
+	if ((r = idp_proofing_vc(idp, g->uid, c->client_id,
+	    json_object_get(g->claims_req, "id_token"), &vc)) != 0) {
+		json_decref(cl);
+		return r;
+	}
+	if (vc != NULL)
+		json_object_set_new(cl, "verified_claims", vc);
 	/* profile and email claims in the ID token when asked for them */
 	if (g->scope != NULL && (idp_scope_has(g->scope, "profile") ||
 	    idp_scope_has(g->scope, "email")) &&
@@ -150,6 +167,8 @@ mint_refresh(struct idp *idp, const struct idp_client *c,
 	    "auth_time", (json_int_t)g->auth_time,
 	    "aal", g->aal, "amr", g->amr,
 	    "family_exp", (json_int_t)g->family_exp, "jti", g->jti, "used", 0);
+	if (o != NULL && g->claims_req != NULL)
+		json_object_set(o, "claims", g->claims_req);
 	if (o == NULL || (data = json_dumps(o, JSON_COMPACT)) == NULL ||
 	    (r = idp_random_token(&tok)) != 0 ||
 	    (r = idp_hash_key(tok, key)) != 0) {
@@ -355,6 +374,7 @@ grant_code(struct idp *idp, struct brk_req *r, const struct brk_form *f,
 	g.auth_time = json_integer_value(json_object_get(o, "auth_time"));
 	g.aal = (int)json_integer_value(json_object_get(o, "aal"));
 	g.amr = json_object_get(o, "amr");
+	g.claims_req = json_object_get(req, "claims");
 	g.family = family;
 	g.family_exp = cm_time() + idp->cfg->refresh_ttl;
 	if (idp_scope_has(g.scope, "offline_access"))
@@ -424,6 +444,7 @@ grant_refresh(struct idp *idp, struct brk_req *r, const struct brk_form *f,
 	g.auth_time = json_integer_value(json_object_get(o, "auth_time"));
 	g.aal = (int)json_integer_value(json_object_get(o, "aal"));
 	g.amr = json_object_get(o, "amr");
+	g.claims_req = json_object_get(o, "claims");
 	g.family_exp = json_integer_value(json_object_get(o, "family_exp"));
 	/* a narrower scope may be asked for, never a wider one */
 	if (brk_form_get(f, "scope", &scope) == 0) {

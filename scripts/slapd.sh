@@ -13,6 +13,20 @@
 #   scripts/slapd.sh stop DIR
 #   scripts/slapd.sh env DIR      the ldap_* lines for sekimori.conf
 #
+# Multi-provider replication (docs/cluster.md), options of "start" that are
+# read when DIR is created (an existing DIR keeps its configuration):
+#   --cluster CDIR   shared material of the cluster: CDIR/ca.pem + ca.key
+#                    (one throwaway CA signs every provider's certificate),
+#                    CDIR/replicator.pw, and the broker's (and demo users')
+#                    password files copied there by the first provider.
+#                    Created on first use.
+#   --server-id N    this provider's olcServerID (1..4095)
+#   --peer URI       another provider, ldap://127.0.0.1:PORT/ (repeatable);
+#                    this instance replicates from it (syncrepl,
+#                    refreshAndPersist, StartTLS, cn=replicator)
+#   --join           start with an empty database and take everything from
+#                    the peers (every provider but the first one)
+#
 # Environment (read when DIR is created):
 #   SEKIMORI_LDAP_BASE              suffix (default dc=sekimori,dc=test)
 #   SEKIMORI_PPOLICY_MAX_FAILURE    failed binds before lockout (default 5)
@@ -31,7 +45,7 @@ PATH="$PATH:/usr/sbin:/sbin"
 die() { echo "slapd.sh: $*" >&2; exit 1; }
 
 usage() {
-	echo "usage: $0 start DIR PORT [--demo] | stop DIR | env DIR" >&2
+	echo "usage: $0 start DIR PORT [--demo] [--cluster CDIR --server-id N --peer URI... [--join]] | stop DIR | env DIR" >&2
 	exit 2
 }
 
@@ -83,7 +97,53 @@ fill() { # template -> stdout
 	    -e "s|@SCHEMADIR@|$SCHEMADIR|g" -e "s|@CONFDIR@|$CONFDIR|g" \
 	    -e "s|@DC@|$DC|g" -e "s|@MAX_FAILURE@|$MAXF|g" \
 	    -e "s|@MAX_RECORDED@|$MAXR|g" -e "s|@FAILURE_INTERVAL@|$FINT|g" \
-	    -e "s|@LOCKOUT_DURATION@|$LDUR|g" "$1"
+	    -e "s|@LOCKOUT_DURATION@|$LDUR|g" \
+	    -e "s|@REPLICATOR@|cn=replicator,ou=services,$BASE|g" \
+	    -e "s|@SERVER_ID@|${SERVER_ID:-0}|g" "$1"
+}
+
+# --- multi-provider replication (docs/cluster.md) ---
+
+# The cluster's shared material, created once: a throwaway CA (signs each
+# provider's server certificate; each provider trusts only it) and the
+# replicator's password.
+cluster_init() {
+	umask 077
+	mkdir -p "$CDIR"
+	if [ ! -s "$CDIR/ca.pem" ]; then
+		openssl req -x509 -newkey rsa:3072 -nodes -days 3650 \
+		    -subj "/CN=Sekimori cluster test CA" \
+		    -keyout "$CDIR/ca.key" -out "$CDIR/ca.pem.new" \
+		    -addext basicConstraints=critical,CA:TRUE \
+		    -addext keyUsage=critical,keyCertSign,cRLSign \
+		    >/dev/null 2>&1 || die "openssl: cannot create the cluster CA"
+		chmod 0644 "$CDIR/ca.pem.new"
+		mv "$CDIR/ca.pem.new" "$CDIR/ca.pem"
+	fi
+	if [ ! -s "$CDIR/replicator.pw" ]; then
+		randpw > "$CDIR/replicator.pw.new"
+		chmod 0600 "$CDIR/replicator.pw.new"
+		mv "$CDIR/replicator.pw.new" "$CDIR/replicator.pw"
+	fi
+}
+
+# cn=config changes for replication, applied offline before the data.
+cluster_config() {
+	REPLPW=$(cat "$CDIR/replicator.pw")
+	: > "$D/syncrepl.lines"
+	for peer in $PEERS; do
+		PEERSID=${peer%%=*}
+		PEERURI=${peer#*=}
+		printf '%s\n' "olcSyncrepl: rid=$(printf '%03d' "$PEERSID") provider=$PEERURI bindmethod=simple binddn=\"cn=replicator,ou=services,$BASE\" credentials=$REPLPW searchbase=\"$BASE\" scope=sub type=refreshAndPersist retry=\"1 30 5 +\" timeout=3 network-timeout=3 keepalive=30:3:5 starttls=critical tls_cacert=$D/tls/ca.pem tls_reqcert=demand tls_protocol_min=3.3" >> "$D/syncrepl.lines"
+	done
+	fill "$CONFDIR/replication.ldif.in" | awk -v f="$D/syncrepl.lines" '
+	    $0 == "@SYNCREPL@" { while ((getline l < f) > 0) print l; next }
+	    { print }' > "$D/replication.ldif"
+	rm -f "$D/syncrepl.lines"
+	slapmodify -n0 -F "$D/slapd.d" -l "$D/replication.ldif" >>"$D/setup.log" 2>&1 \
+	    || { cat "$D/setup.log" >&2; die "slapmodify of the replication configuration failed"; }
+	printf '%s\n' "$CDIR" > "$D/cluster"
+	[ "$JOIN" -eq 0 ] || : > "$D/join"
 }
 
 posint() { # name value
@@ -115,11 +175,18 @@ create() {
 	mkdir "$D/slapd.d" "$D/data" "$D/tls"
 	printf '%s\n' "$BASE" > "$D/base"
 
-	# StartTLS on the TCP listener: a throwaway CA and server certificate.
+	# StartTLS on the TCP listener: a throwaway CA and server certificate
+	# (in a cluster, the cluster's CA signs every provider's certificate).
+	if [ -n "$CDIR" ]; then
+		cluster_init
+		cp "$CDIR/ca.pem" "$D/tls/ca.pem"
+		cp "$CDIR/ca.key" "$D/tls/ca.key"
+	else
 	openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj "/CN=Sekimori test CA" \
 	    -keyout "$D/tls/ca.key" -out "$D/tls/ca.pem" \
 	    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
 	    >/dev/null 2>&1 || die "openssl: cannot create the CA"
+	fi
 	openssl req -newkey rsa:3072 -nodes -subj "/CN=localhost" \
 	    -keyout "$D/tls/server.key" -out "$D/tls/server.csr" >/dev/null 2>&1 \
 	    || die "openssl: cannot create the server key"
@@ -134,12 +201,19 @@ create() {
 	fill "$CONFDIR/base.ldif.in" > "$D/base.ldif"
 	slapadd -n0 -F "$D/slapd.d" -l "$D/config.ldif" >"$D/setup.log" 2>&1 \
 	    || { cat "$D/setup.log" >&2; die "slapadd of cn=config failed"; }
+	[ -z "$CDIR" ] || cluster_config
 	slaptest -Q -u -F "$D/slapd.d" >>"$D/setup.log" 2>&1 \
 	    || { cat "$D/setup.log" >&2; die "slaptest: configuration rejected"; }
+	if [ -n "$CDIR" ] && [ "$JOIN" -eq 0 ]; then
+		echo >> "$D/base.ldif"
+		fill "$CONFDIR/replicator.ldif.in" >> "$D/base.ldif"
+	fi
+	if [ "$JOIN" -eq 0 ]; then
 	slapadd -q -F "$D/slapd.d" -b "$BASE" -l "$D/base.ldif" >>"$D/setup.log" 2>&1 \
 	    || { cat "$D/setup.log" >&2; die "slapadd of the base tree failed"; }
 	slaptest -Q -F "$D/slapd.d" >>"$D/setup.log" 2>&1 \
 	    || { cat "$D/setup.log" >&2; die "slaptest: database check failed"; }
+	fi
 }
 
 # Passwords are set through the running server so that slapd hashes them.
@@ -157,6 +231,34 @@ init_secrets() {
 	randpw > "$D/dummy.pw"
 	setpw "cn=dummy,ou=services,$BASE" "$D/dummy.pw"
 	rm -f "$D/dummy.pw"
+	if [ -f "$D/cluster" ]; then
+		CD=$(cat "$D/cluster")
+		tr -d '\n' < "$CD/replicator.pw" > "$D/replicator.pw.raw"
+		setpw "cn=replicator,ou=services,$BASE" "$D/replicator.pw.raw"
+		rm -f "$D/replicator.pw.raw"
+		cp "$D/broker.pw" "$CD/broker.pw.new" && mv "$CD/broker.pw.new" "$CD/broker.pw"
+	fi
+	: > "$D/.initialized"
+}
+
+# A joining provider: its data (and the broker's password) come from the
+# peers; wait (bounded) until the broker's entry has arrived.
+join_secrets() {
+	umask 077
+	BASE=$(base_of "$D")
+	CD=$(cat "$D/cluster")
+	[ -s "$CD/broker.pw" ] || die "$CD/broker.pw missing: start the first provider first"
+	cp "$CD/broker.pw" "$D/broker.pw"
+	chmod 0600 "$D/broker.pw"
+	for f in demo.pw demoadmin.pw; do
+		[ ! -s "$CD/$f" ] || { cp "$CD/$f" "$D/$f"; chmod 0600 "$D/$f"; }
+	done
+	i=0
+	until ext ldapsearch -LLL -b "cn=replicator,ou=services,$BASE" -s base 1.1 >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || die "no data replicated from the peers within 30 s (see $D/slapd.out)"
+		sleep 0.1
+	done
 	: > "$D/.initialized"
 }
 
@@ -216,15 +318,48 @@ EOF
 	tr -d '\n' < "$D/demoadmin.pw" > "$D/demoadmin.pw.raw"
 	setpw "uid=demoadmin,ou=people,$BASE" "$D/demoadmin.pw.raw"
 	rm -f "$D/demoadmin.pw.raw"
+	if [ -f "$D/cluster" ]; then
+		CD=$(cat "$D/cluster")
+		cp "$D/demo.pw" "$D/demoadmin.pw" "$CD/"
+	fi
 }
 
 start() {
 	[ $# -ge 2 ] || usage
 	D=$(abspath "$1"); PORT=$2; shift 2
 	DEMO=0
-	for a in "$@"; do
-		case "$a" in --demo) DEMO=1 ;; *) usage ;; esac
+	CDIR=""; SERVER_ID=""; PEERS=""; JOIN=0
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--demo) DEMO=1 ;;
+		--join) JOIN=1 ;;
+		--cluster) [ $# -ge 2 ] || usage; CDIR=$(abspath "$2"); shift ;;
+		--server-id) [ $# -ge 2 ] || usage; SERVER_ID=$2; shift ;;
+		--peer) [ $# -ge 2 ] || usage; PEERS="$PEERS $2"; shift ;;
+		*) usage ;;
+		esac
+		shift
 	done
+	if [ -n "$CDIR$SERVER_ID$PEERS" ] || [ "$JOIN" -eq 1 ]; then
+		[ -n "$CDIR" ] && [ -n "$SERVER_ID" ] && [ -n "$PEERS" ] \
+		    || die "--cluster, --server-id and --peer go together"
+		posint --server-id "$SERVER_ID"
+		[ "$SERVER_ID" -ge 1 ] && [ "$SERVER_ID" -le 4095 ] || die "--server-id: 1..4095"
+		# each peer as SID=URI; a bare URI gets the next free id
+		np=""; n=0
+		for peer in $PEERS; do
+			case "$peer" in
+			ldap://127.0.0.1:*|ldap://localhost:*) ;;
+			[0-9]*=ldap://*) ;;
+			*) die "--peer: expected ldap://127.0.0.1:PORT/ (or SID=URI)" ;;
+			esac
+			case "$peer" in
+			*=*) np="$np $peer" ;;
+			*) n=$((n + 1)); [ $n -ne "$SERVER_ID" ] || n=$((n + 1)); np="$np $n=$peer" ;;
+			esac
+		done
+		PEERS=$np
+	fi
 	case "$PORT" in ''|*[!0-9]*) die "bad port '$PORT'" ;; esac
 	[ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "bad port '$PORT'"
 	[ ${#D} -lt 90 ] || die "DIR path too long for a Unix socket: $D"
@@ -258,8 +393,10 @@ start() {
 		fi
 		sleep 0.1
 	done
-	[ -f "$D/.initialized" ] || init_secrets
-	[ "$DEMO" -eq 0 ] || demo
+	if [ ! -f "$D/.initialized" ]; then
+		if [ -f "$D/join" ]; then join_secrets; else init_secrets; fi
+	fi
+	if [ "$DEMO" -eq 1 ] && [ ! -f "$D/join" ]; then demo; fi
 	echo "slapd: started (pid $(cat "$D/slapd.pid")) on $(ldapi_url "$D") and ldap://127.0.0.1:$PORT"
 }
 

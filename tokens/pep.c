@@ -343,7 +343,6 @@ pep_verifier_new(const struct pep_config *cfg, pep_verifier **out)
 	    (cfg->nalgs > 0 && cfg->algs == NULL) ||
 	    cfg->nacr > PEP_MAX_ACR || (cfg->nacr > 0 &&
 	    cfg->acr_values == NULL) || cfg->refresh_min_interval < 0 ||
-	    (cfg->jwks_url != NULL && cfg->fetch == NULL) ||
 	    (cfg->typ != NULL && !tok_typ_valid(cfg->typ))) {
 		r = PEP_ERR_INVAL;
 		goto out;
@@ -402,7 +401,9 @@ pep_verifier_new(const struct pep_config *cfg, pep_verifier **out)
 		goto out;
 	}
 	v->skew = cfg->skew;
-	v->fetch = cfg->fetch;
+	/* jwks_url without a hook: the built-in fetcher (pep_fetch.c) */
+	v->fetch = cfg->fetch != NULL ? cfg->fetch :
+	    cfg->jwks_url != NULL ? pep_fetch_https : NULL;
 	v->fetch_arg = cfg->fetch_arg;
 	v->refresh_min = cfg->refresh_min_interval > 0 ?
 	    cfg->refresh_min_interval : PEP_REFRESH_MIN_DEFAULT;

@@ -82,6 +82,14 @@ const char	*pep_strerror(int err);
 typedef int (*pep_fetch_fn)(void *arg, const char *url, uint8_t **body,
     size_t *len);
 
+/* The built-in fetcher (libcurl): HTTPS (http only to loopback), the peer
+ * verified against the system CA store, or the CA file named by arg;
+ * 5-second timeouts; no redirects.  The default when jwks_url is set and
+ * fetch is NULL (fetch_arg is then the CA file or NULL).  Call
+ * curl_global_init() before starting threads. */
+int	pep_fetch_https(void *arg, const char *url, uint8_t **body,
+	    size_t *len);
+
 struct pep_config {
 	const char	*issuer;	/* required, compared exactly */
 	const char	*audience;	/* required: aud must contain it */

@@ -317,9 +317,9 @@ try {
   facts.tls = await first.securityDetails();
   const ja = await checkLoginPage(page, 'ja', JA);
   await page.screenshot({ path: join(OUT, 'login-ja.png'), fullPage: true });
-  facts.tab_order.ja = await tabOrder(page, 3);
+  facts.tab_order.ja = await tabOrder(page, 4);
   check(JSON.stringify(facts.tab_order.ja.map((f) => f.id || f.tag)) ===
-    '["username","password","button","a"]', 'tab order (ja)', facts.tab_order.ja);
+    '["username","password","button","passkey","a"]', 'tab order (ja)', facts.tab_order.ja);
 
   // 2. the language link switches to English (same transaction)
   step = 'switch to English';
@@ -332,7 +332,7 @@ try {
   // 3. keyboard only: the username field has the focus (autofocus); Tab
   //    goes username -> password -> submit -> language link
   step = 'tab order (en)';
-  facts.tab_order.en = await tabOrder(page, 3);
+  facts.tab_order.en = await tabOrder(page, 4);
   const order = facts.tab_order.en.map((f) => f.id || f.tag);
   check(JSON.stringify(order.slice(0, 3)) === '["username","password","button"]',
     'tab order', order);

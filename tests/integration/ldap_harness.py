@@ -8,6 +8,10 @@
 Everything lives under tmpdir; stop() is safe to call more than once and
 after a failed start, and kills slapd by the pid it wrote (never by name).
 Never uses the dev var/ directory.
+
+Multi-provider replication (docs/cluster.md): name= picks the folder under
+tmpdir, and cluster=CDIR, server_id=N, peers=[URI...], join=True pass the
+--cluster/--server-id/--peer/--join options of scripts/slapd.sh start.
 """
 import os
 import signal
@@ -28,10 +32,15 @@ def free_port():
 class Slapd:
     """slapd in tmpdir/slapd on a free loopback port (ldapi + StartTLS)."""
 
-    def __init__(self, tmpdir, port=None, demo=False, env=None):
-        self.dir = os.path.join(os.path.abspath(tmpdir), "slapd")
+    def __init__(self, tmpdir, port=None, demo=False, env=None, name="slapd",
+                 cluster=None, server_id=None, peers=(), join=False):
+        self.dir = os.path.join(os.path.abspath(tmpdir), name)
         self.port = port or free_port()
         self.demo = demo
+        self.cluster = cluster
+        self.server_id = server_id
+        self.peers = list(peers)
+        self.join = join
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.started = False
@@ -41,6 +50,13 @@ class Slapd:
         args = [SLAPD_SH, "start", self.dir, str(self.port)]
         if self.demo:
             args.append("--demo")
+        if self.cluster:
+            args += ["--cluster", self.cluster, "--server-id",
+                     str(self.server_id)]
+            for peer in self.peers:
+                args += ["--peer", peer]
+            if self.join:
+                args.append("--join")
         p = subprocess.run(args, env=self.env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=60)
         self.started = True       # stop() even if start half-worked
@@ -85,6 +101,26 @@ class Slapd:
 
     def resume(self):
         os.kill(self.pid(), signal.SIGCONT)
+
+    def kill9(self):
+        """SIGKILL by the recorded pid (a crash: no clean shutdown)."""
+        pid = self.pid()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGCONT)
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            for _ in range(100):
+                try:
+                    os.kill(pid, 0)
+                except OSError:
+                    break
+                time.sleep(0.05)
+
+    @property
+    def url(self):
+        return "ldap://127.0.0.1:%d/" % self.port
 
     # -- configuration for the broker --
     def env_lines(self):

@@ -223,6 +223,47 @@ class BrokerTest(unittest.TestCase):
         self.assertEqual(j["request_id"], r.header("X-Request-Id"))
 
 
+class ReadinessTest(unittest.TestCase):
+    """/readyz follows the real directory: 503 while slapd is stopped,
+    200 again once it is back (same brokerd, same pool)."""
+
+    def test_readyz_follows_slapd(self):
+        from ldap_harness import Slapd
+        tmp = TempDir()
+        self.addCleanup(tmp.cleanup)
+        slapd = Slapd(tmp.path)
+        self.addCleanup(slapd.stop)
+        slapd.start()
+        b = Broker(os.path.join(tmp.path, "broker"), slapd.env_lines(),
+                   extra={"ldap_timeout_ms": "500"})
+        self.addCleanup(b.stop)
+        b.start()
+
+        def ready_within(want, seconds):
+            deadline = time.time() + seconds
+            while True:
+                r = b.request("GET", "/readyz")
+                if r.status == want or time.time() > deadline:
+                    return r
+                time.sleep(0.1)
+
+        r = ready_within(200, 10)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["checks"], {"directory": "ok",
+                                              "keys": "ok"})
+        slapd.stop()
+        t0 = time.time()
+        r = ready_within(503, 10)
+        self.assertEqual(r.status, 503, r.body)
+        self.assertNotEqual(r.json()["checks"]["directory"], "ok")
+        self.assertEqual(r.json()["code"], "SKM-1007")
+        # a clear error within the timeout, not a hang
+        self.assertLess(time.time() - t0, 5)
+        slapd.start()
+        r = ready_within(200, 15)
+        self.assertEqual(r.status, 200, r.body)
+
+
 class ConfigTest(unittest.TestCase):
     def setUp(self):
         self.tmp = TempDir()

@@ -225,7 +225,8 @@ class BrowserLoginTest(unittest.TestCase):
             for lang in ("ja", "en"):
                 self.assertEqual([x["id"] or x["tag"]
                                   for x in f["tab_order"][lang]],
-                                 ["username", "password", "button", "a"])
+                                 ["username", "password", "button",
+                                  "passkey", "a"])
                 for x in f["tab_order"][lang][1:]:
                     self.assertTrue(x["focus_visible"], x)
                     self.assertGreaterEqual(x["outline_width"], 2, x)

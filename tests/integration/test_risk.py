@@ -20,15 +20,21 @@ from harness import BUILD, Broker, Browser, TempDir, free_port
 from ldap_harness import Slapd
 from test_mfa import PW, steady, totp
 from test_oidc import RP_CB, basic, jwt_parts, pkce
+from test_webauthn import field, wa_cli
 
 CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
 PDP = "https://pdp.example.test"
 
 POLICY = """
-[rule admin-area]
-description = the admin area needs two factors
-match.path = /admin
+[rule staff-area]
+description = the staff area needs two factors
+match.path = /staff
 require.level = aal2
+
+[rule admin-area]
+description = the admin area needs a hardware key
+match.path = /admin
+require.level = aal3
 
 [rule quarantine-devices]
 description = non-compliant devices are refused
@@ -184,8 +190,15 @@ class RiskTest(unittest.TestCase):
             with open(os.path.join(d, "receivers.json"), "w") as f:
                 json.dump({"receivers": [{"url": cls.sink.url,
                                           "audience": "urn:test:siem"}]}, f)
+            # attestation trust for hardware keys (the test authenticator)
+            cls.pki = os.path.join(d, "pki")
+            wa_cli("pki", cls.pki)
+            aaguid = wa_cli("aaguid")
             cls.b = Broker(os.path.join(d, "broker"), cls.slapd.env_lines(),
                            extra={"policy_file": os.path.join(d, "policy"),
+                                  "webauthn_roots_dir":
+                                  os.path.join(cls.pki, "roots"),
+                                  "webauthn_aaguids": aaguid,
                                   "ssf_transmitters_file":
                                   os.path.join(d, "transmitters.json"),
                                   "ssf_receivers_file":
@@ -363,14 +376,14 @@ class RiskTest(unittest.TestCase):
         s, h, body = self.via_nginx("/", t1["access_token"])
         self.assertEqual(s, 200, body)
         self.assertEqual(json.loads(body)["user"], uid)
-        s, h, body = self.via_nginx("/admin/users", t1["access_token"])
+        s, h, body = self.via_nginx("/staff/users", t1["access_token"])
         self.assertEqual(s, 401, body)
         www = h.get("www-authenticate", "")
         self.assertIn('error="insufficient_user_authentication"', www)
         self.assertIn('acr_values="urn:sekimori:acr:aal2"', www)
         self.assertTrue(h.get("x-sekimori-request-id"))
-        # "/administrator" is not under "/admin"
-        s, h, body = self.via_nginx("/administrator", t1["access_token"])
+        # "/staffing" is not under "/admin"
+        s, h, body = self.via_nginx("/staffing", t1["access_token"])
         self.assertEqual(s, 200)
         # the user sets up TOTP in the same SSO session; the client
         # answers the challenge with acr_values: only the factor is asked
@@ -378,13 +391,67 @@ class RiskTest(unittest.TestCase):
         r, v = self.authorize(br, acr_values="urn:sekimori:acr:aal2")
         self.assertTrue(r.header("Location").startswith("/login/otp?tx="))
         t2 = self.tokens(self.otp(br, r.header("Location"), totp(key)), v)
-        s, h, body = self.via_nginx("/admin/users", t2["access_token"])
+        s, h, body = self.via_nginx("/staff/users", t2["access_token"])
         self.assertEqual(s, 200, body)
         self.assertTrue(json.loads(body)["acr"].endswith("aal2"))
         # no token at all: 401 invalid_token
         s, h, body = self.via_nginx("/")
         self.assertEqual(s, 401)
         self.assertIn('error="invalid_token"', h.get("www-authenticate", ""))
+
+    def test_nginx_step_up_to_aal3_with_hardware_key(self):
+        """The issue's scenario: an AAL2 session reaches /, gets the RFC
+        9470 challenge on /admin (AAL3), steps up with an attested
+        hardware key (software authenticator), and then passes."""
+        uid, _ = self.user()
+        br, _ = self.login(uid)
+        key = self.enrol_here(br)            # TOTP: the AAL2 factor
+        steady()
+        br = Browser(self.b)
+        r, v = self.authorize(br)
+        r = self.password(br, r.header("Location"), uid)
+        t2 = self.tokens(self.otp(br, r.header("Location"), totp(key)), v)
+        self.assertTrue(jwt_parts(t2["id_token"])[1]["acr"].endswith("aal2"))
+        s, h, body = self.via_nginx("/", t2["access_token"])
+        self.assertEqual(s, 200, body)
+        s, h, body = self.via_nginx("/admin/keys", t2["access_token"])
+        self.assertEqual(s, 401, body)
+        www = h.get("www-authenticate", "")
+        self.assertIn('error="insufficient_user_authentication"', www)
+        self.assertIn('acr_values="urn:sekimori:acr:aal3"', www)
+        # a hardware key, attested under the configured root, registered
+        # from the account page of the AAL2 session
+        store = os.path.join(self.tmp.path, "hwk-%s.json" % uid)
+        page = br.get("/account").body.decode()
+        csrf = field(page, "csrf")
+        r = br.post("/webauthn/register/options",
+                    {"csrf": csrf, "kind": "key"})
+        self.assertEqual(r.status, 200, r.body)
+        cred = wa_cli("create", store, self.b.issuer, "--att", "full",
+                      "--pki", self.pki, input=r.body.decode())
+        r = br.post("/account/webauthn", {"csrf": csrf, "action": "register",
+                                          "kind": "key",
+                                          "credential": cred, "label": "hk"})
+        self.assertEqual(r.status, 303, r.body)
+        # the client answers the challenge: only the key is asked for
+        r, v = self.authorize(br, acr_values="urn:sekimori:acr:aal3")
+        self.assertEqual(r.status, 303, r.body)
+        loc = r.header("Location")
+        self.assertTrue(loc.startswith("/login/webauthn"), loc)
+        html = br.get(loc).body.decode()
+        tx, csrf2 = field(html, "tx"), field(html, "csrf")
+        r = br.post("/webauthn/login/options", {"tx": tx, "csrf": csrf2})
+        self.assertEqual(r.status, 200, r.body)
+        cred = wa_cli("get", store, self.b.issuer, input=r.body.decode())
+        r = br.post("/login/webauthn", {"tx": tx, "csrf": csrf2,
+                                        "credential": cred})
+        t3 = self.tokens(r, v)
+        idt = jwt_parts(t3["id_token"])[1]
+        self.assertTrue(idt["acr"].endswith("aal3"), idt)
+        self.assertIn("hwk", idt["amr"])
+        s, h, body = self.via_nginx("/admin/keys", t3["access_token"])
+        self.assertEqual(s, 200, body)
+        self.assertTrue(json.loads(body)["acr"].endswith("aal3"))
 
     def test_device_compliance_signal_within_a_second(self):
         uid, _ = self.user()

@@ -107,6 +107,22 @@ class TokenVerifyTest(unittest.TestCase):
         # a client_credentials token has no acr: a minimum refuses it
         p = run(self.token, "urn:sekimori:acr:aal2")
         self.assertEqual(p.returncode, 1)
+        # the JWKS fetched from the broker by the library itself (TLS
+        # verified against the test CA)
+        env = dict(os.environ, PEP_CA_FILE=self.b.ca)
+        p = subprocess.run([pep, self.b.issuer + "/jwks.json",
+                            self.b.issuer, "svc"], input=self.token,
+                           text=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("allow: sub=svc", p.stdout)
+        # without the CA the fetch must fail (the peer is verified)
+        env.pop("PEP_CA_FILE")
+        p = subprocess.run([pep, self.b.issuer + "/jwks.json",
+                            self.b.issuer, "svc"], input=self.token,
+                           text=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env)
+        self.assertEqual(p.returncode, 1, p.stdout)
 
     def test_every_attack_rejected_with_its_own_message(self):
         now = int(time.time())
