@@ -71,7 +71,7 @@ PEP_LIBS := $(shell pkg-config --libs openssl jansson libsodium libcurl \
 PEP_OUT  := $(BUILD)/libsekimori-pep.a $(BUILD)/libsekimori-pep.so
 
 .PHONY: all deps run test test-unit test-integration asan test-asan fuzz \
-	fuzz-smoke install clean docs-check bench
+	fuzz-smoke install clean docs-check bench cluster soak chaos fuzz-long
 all: $(PROGS) $(PEP_OUT) $(UNIT_BINS) $(TEST_HELPER_BINS) $(BUILD)/examples/pep
 
 deps:
@@ -166,6 +166,21 @@ build-fuzz/fuzz/%: build-fuzz/obj/fuzz/%.o $(COMP_LIBS)
 
 fuzz-smoke: fuzz
 	@scripts/fuzz.sh 10
+
+# two providers + two broker nodes on loopback (docs/cluster.md)
+cluster: all
+	@scripts/cluster.sh start
+
+# resilience (not in make test): SOAK_SECONDS (600), SOAK_CLIENTS (300)
+soak: all
+	@python3 tests/soak/soak.py
+
+chaos: all
+	@python3 tests/soak/chaos.py
+
+# every libFuzzer target for FUZZ_LONG_SECONDS (600) each
+fuzz-long: fuzz
+	@scripts/fuzz.sh "$${FUZZ_LONG_SECONDS:-600}"
 
 # benchmarks against peers (bench/RESULTS.md; raw output in bench/out/)
 bench:

@@ -620,8 +620,20 @@ def login_run(sk, secs, max_logins, conc, checkpoints=None, tag=""):
     return res
 
 
+def argon2_all_cores(secs=5):
+    ab = os.path.join(BIN, "argon2_bench")
+    procs = [subprocess.Popen([ab, "19456", "2", "1", str(secs)],
+                              stdout=subprocess.PIPE, text=True)
+             for _ in range(os.cpu_count() or 2)]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    return sum(float(re.search(r"= ([\d.]+) hashes/s", o).group(1))
+               for o in outs)
+
+
 def logins_bench(sk, impl):
     for rnd in range(ROUNDS):
+        ref = argon2_all_cores()
+        log("argon2id all cores right before the login round: %.1f/s" % ref)
         r = login_run(sk, DUR, 10 ** 6, LOGIN_CONC, tag=" " + impl)
         row = {"scen": "login", "impl": impl, "round": rnd,
                "rps": r["rps"], "p50": r["p50"], "p99": r["p99"],
@@ -630,6 +642,7 @@ def logins_bench(sk, impl):
                "slapd_cpu_us": r["slapd_cpu_us"],
                "cores": r["cpu_us"] * r["rps"] / 1e6,
                "rss_peak_mib": r["rss_peak_mib"],
+               "argon2_all_cores": ref,
                "login_post_p50": r["login_post_p50"],
                "login_post_p99": r["login_post_p99"],
                "cmd": "bench.py login_run: %d browsers, %d s, authorize -> "
@@ -861,27 +874,36 @@ def scale_bench(sk, slapd):
 
 # --- profiles and what-ifs --------------------------------------------------
 
-def perf_profile(sk, scen, script, env, secs=8):
-    """perf record (cpu-clock, call graphs) of brokerd and its key process
-    during a wrk run; flat and caller reports saved under raw/profile/."""
+def perf_profile(sk, scen, script, env, path="/token", secs=8):
+    """perf record (cpu-clock, call graphs) of brokerd, its key process and
+    slapd during a wrk run; flat / per-DSO / inclusive reports saved under
+    raw/profile/.  Then strace -c of brokerd (and, separately, slapd) for
+    4 s to count syscalls per request.  env may be a function (called once
+    per load phase: refresh tokens must be fresh)."""
     if shutil.which("perf") is None:
         return
     d = os.path.join(RAW, "profile")
     os.makedirs(d, exist_ok=True)
     data = os.path.join(d, scen + ".perf.data")
-    e = dict(os.environ, WRK_THREADS=str(THREADS), **env)
-    w = subprocess.Popen(["wrk", "-t%d" % THREADS, "-c%d" % CONNS,
-                          "-d%ds" % (secs + 2), "-s",
-                          os.path.join(WRK, script), sk.url +
-                          ("/introspect" if scen == "introspect" else "/token")],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, env=e)
+    url = sk.url + path
+
+    def load(dur):
+        e = dict(os.environ, WRK_THREADS=str(THREADS),
+                 **(env() if callable(env) else env))
+        return subprocess.Popen(["wrk", "-t%d" % THREADS, "-c%d" % CONNS,
+                                 "-d%ds" % dur, "-s",
+                                 os.path.join(WRK, script), url],
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env=e)
+    w = load(secs + 2)
     time.sleep(1)
     pids = ",".join(str(p) for p in tree(sk.pid) + [sk.slapd.pid()])
     sh(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999", "-g",
         "-p", pids, "-o", data, "--", "sleep", str(secs)], timeout=secs + 60,
        check=False)
-    w.communicate(timeout=secs + 60)
+    o = w.communicate(timeout=secs + 60)[0]
+    with open(os.path.join(d, scen + ".wrk.txt"), "w") as f:
+        f.write(o)
     for name, args in (("flat", ["--no-children", "--sort",
                                  "comm,dso,sym", "-g", "none"]),
                        ("dso", ["--no-children", "--sort", "comm,dso",
@@ -892,28 +914,29 @@ def perf_profile(sk, scen, script, env, secs=8):
                 "0.7"] + args, timeout=300, check=False)
         with open(os.path.join(d, "%s.%s.txt" % (scen, name)), "w") as f:
             f.write(o)
-    # syscalls per request (strace slows the server; counts are what matter)
-    if shutil.which("strace"):
-        w = subprocess.Popen(["wrk", "-t%d" % THREADS, "-c%d" % CONNS,
-                              "-d6s", "-s", os.path.join(WRK, script),
-                              sk.url + ("/introspect" if scen == "introspect"
-                                        else "/token")],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, env=e)
-        time.sleep(1)
-        m0 = metrics_requests(sk)
-        st = subprocess.Popen(["strace", "-f", "-c", "-q", "-o",
-                               os.path.join(d, scen + ".strace.txt"), "-p",
-                               str(sk.pid)] + sum(
-                                   (["-p", str(p)] for p in children(sk.pid)),
-                               []))
-        time.sleep(4)
+    if not shutil.which("strace"):
+        return
+    w = load(7)
+    time.sleep(1)
+    m0 = metrics_requests(sk)
+    sts = []
+    for tag, plist in (("", tree(sk.pid)), (".slapd", [sk.slapd.pid()])):
+        sts.append(subprocess.Popen(
+            ["strace", "-f", "-c", "-q", "-o",
+             os.path.join(d, scen + tag + ".strace.txt")] +
+            sum((["-p", str(p)] for p in plist), []),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(4)
+    for st in sts:
         st.send_signal(signal.SIGINT)
+    for st in sts:
         st.wait(30)
-        m1 = metrics_requests(sk)
-        w.communicate(timeout=60)
-        with open(os.path.join(d, scen + ".strace.txt"), "a") as f:
-            f.write("\nrequests completed while traced: %d\n" % (m1 - m0))
+    m1 = metrics_requests(sk)
+    o = w.communicate(timeout=60)[0]
+    for tag in ("", ".slapd"):
+        with open(os.path.join(d, scen + tag + ".strace.txt"), "a") as f:
+            f.write("\nrequests completed while traced: %d\n%s"
+                    % (m1 - m0, o))
 
 
 def metrics_requests(sk):
@@ -1095,27 +1118,38 @@ def main():
                              rnd)
         if pe:
             pe.run("99_stop.sh")
-        tls.stop()
-        del sks["sekimori-https"]
         if PROFILE:
           try:
             log("== profiles (perf cpu-clock) and what-if configurations")
             cc_env = {"WRK_BODY": CC_BODY,
                       "WRK_BASIC": "bench:" + plain.bench_secret}
             perf_profile(plain, "cc_keepalive", "post.lua", cc_env)
+            perf_profile(tls, "cc_newconn_tls", "post.lua",
+                         dict(cc_env, WRK_CLOSE="1"))
             cl = Client(plain.b)
             at = full_login(cl, plain)[0]["access_token"]
             cl.close()
             perf_profile(plain, "introspect", "post.lua",
                          {"WRK_BODY": "token=" + at,
-                          "WRK_BASIC": "rp1:" + plain.rp_secret})
-            perf_profile(plain, "refresh", "refresh.lua",
-                         {"WRK_LINES": write_lines(
-                             "rt.profile.txt", refresh_pool(plain, 2 * CONNS)),
-                          "WRK_BASIC": basic("rp1", plain.rp_secret)})
+                          "WRK_BASIC": "rp1:" + plain.rp_secret},
+                         path="/introspect")
+            perf_profile(plain, "refresh", "refresh.lua", lambda: {
+                "WRK_LINES": write_lines("rt.profile.txt",
+                                         refresh_pool(plain, 2 * CONNS)),
+                "WRK_BASIC": basic("rp1", plain.rp_secret)})
+            perf_profile(plain, "pkjwt", "lines.lua", lambda: {
+                "WRK_LINES": write_lines("assertions.profile.txt", sh(
+                    [os.path.join(BIN, "jwt_assert"), "sign",
+                     RES["meta"]["rpa_key"], "robot", plain.url,
+                     str(4000 * 12), "280"], timeout=300).split()),
+                "WRK_PREFIX": "grant_type=client_credentials&"
+                "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3A"
+                "client-assertion-type%3Ajwt-bearer&client_assertion="})
             whatif(tmp, slapd, plain)
           except Exception as e:
             log("profile/what-if failed (continuing):", repr(e)[:500])
+        tls.stop()
+        del sks["sekimori-https"]
         # RSS after many logins
         log("== RSS after up to %d logins (cap %d s)" % (LOGINS, LOGIN_SECS))
         plain.stop()

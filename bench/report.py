@@ -168,13 +168,30 @@ if sek:
     w("| server CPU per token < 150 µs | %s µs brokerd + key process "
       "(+ %s µs slapd) | %s |" % (f(sek["cpu"]), f(sek["slapd"]),
                                   ok(sek["cpu"] < 150)))
-if lg and a2:
+lrows = groups("login").get("sekimori-http", [])
+if lg and lrows and all(r.get("argon2_all_cores") for r in lrows):
+    refm = med(r["argon2_all_cores"] for r in lrows)
+    rat = med(r["rps"] / r["argon2_all_cores"] for r in lrows)
+    w("| password login ≥ 80 %% of the argon2id rate at the configured cost "
+      "(m=19456 KiB, t=2, p=1) | %s logins/s vs %s hashes/s with all cores "
+      "hashing, measured right before each round: **%.0f %%** (median of "
+      "per-round ratios) | %s |" % (f(lg["rps"], 1), f(refm, 1), 100 * rat,
+                                    ok(rat >= 0.8)))
+elif lg and a2:
     w("| password login ≥ 80 %% of the argon2id rate at the configured cost "
       "(m=19456 KiB, t=2, p=1) | %s logins/s = %.0f %% of %s hashes/s (all "
       "cores at once; %.0f %% of one thread's %s/s) | %s |" % (
           f(lg["rps"], 1), 100 * lg["rps"] / a2["all_cores"],
           f(a2["all_cores"], 1), 100 * lg["rps"] / a2["one_thread"],
           f(a2["one_thread"], 1), ok(lg["rps"] >= 0.8 * a2["all_cores"])))
+if lg and a2:
+    per_cpu = 1e6 / (lg["cpu"] + lg["slapd"])
+    ref = a2["all_cores"] / M.get("cores", 2)
+    w("| … the same per CPU-second (robust to other load on the machine): "
+      "logins per CPU-second of brokerd+slapd vs argon2id hashes per "
+      "CPU-second with all cores hashing | %s vs %s = %.0f %% | %s |" % (
+          f(per_cpu, 1), f(ref, 1), 100 * per_cpu / ref,
+          ok(per_cpu >= 0.8 * ref)))
 if pep and sp:
     w("| PEP verification ≥ 80 %% of `openssl speed` (ES256 verify, one "
       "core; both per CPU-second) | %s verifies per CPU-second = %.0f %% of "

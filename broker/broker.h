@@ -30,6 +30,7 @@ struct brk_config {
 	char		issuer[512];		/* https://host[:port] */
 	char		tls_cert[BRK_CONFIG_MAX_PATH];
 	char		tls_key[BRK_CONFIG_MAX_PATH];
+	char		tls_client_ca[BRK_CONFIG_MAX_PATH];	/* mTLS, optional */
 	int		dev_plain_http;		/* dev only: no TLS */
 	size_t		max_body;		/* bytes, 413 above */
 	size_t		max_header_bytes;	/* total request head, 431 */
@@ -149,6 +150,16 @@ int	 brk_utf8_valid(const uint8_t *p, size_t len);
 /* Append s to b with & < > " ' escaped. */
 int	 brk_html_escape(struct cm_buf *b, const char *s) CM_WUR;
 int		 brk_req_is_tls(const struct brk_req *r);
+/*
+ * Mutual TLS (tls_client_ca set: client certificates are requested, not
+ * required).  The peer's certificate, verified against tls_client_ca:
+ * its subject serialNumber (OID 2.5.4.5, the device serial as in
+ * IEEE 802.1AR device certificates) into serial and its subject CN into
+ * cn (either may be NULL).  CM_ERR_NOTFOUND: no certificate presented;
+ * CM_ERR_DENIED: it does not verify; CM_ERR_RANGE: a value too long.
+ */
+int		 brk_req_client_cert(const struct brk_req *r, char *serial,
+		    size_t seriallen, char *cn, size_t cnlen) CM_WUR;
 
 /* Responses. Headers added with brk_resp_header are sent as given; the
  * security headers and X-Request-Id are always added by the server. */

@@ -36,6 +36,7 @@ static const struct keydef keys[] = {
 	{ "issuer",		K_ISSUER, S(issuer), 0, 0 },
 	{ "tls_cert",		K_PATH, S(tls_cert), 0, 0 },
 	{ "tls_key",		K_PATH, S(tls_key), 0, 0 },
+	{ "tls_client_ca",	K_PATH, S(tls_client_ca), 0, 0 },
 	{ "dev_plain_http",	K_BOOL, N(dev_plain_http), 0, 1 },
 	{ "max_body",		K_SIZE, N(max_body), 256, 16 * 1024 * 1024 },
 	{ "max_header_bytes",	K_SIZE, N(max_header_bytes), 4096,

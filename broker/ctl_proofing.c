@@ -303,13 +303,18 @@ cmd_add(struct brk_ctl *ctl, struct dir_pool *p, const char *subject,
 		rc = fail(e, "proofing add", why);
 		goto out;
 	}
-	if (ctl->json)
-		brk_ctl_print_json(json_pack("{s:s, s:s, s:s, s:s?, s:I*}",
-		    "id", r->id, "subject", r->subject, "status",
-		    prf_status_name(r->status), "recovery_code",
-		    have_code ? code.code : NULL, "recovery_code_expires",
-		    (json_int_t)code_exp));
-	else {
+	if (ctl->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s}", "id", r->id, "subject",
+		    r->subject, "status", prf_status_name(r->status));
+
+		if (j != NULL && have_code) {
+			json_object_set_new(j, "recovery_code",
+			    json_string(code.code));
+			json_object_set_new(j, "recovery_code_expires",
+			    json_integer(code_exp));
+		}
+		brk_ctl_print_json(j);
+	} else {
 		printf("%s %s\n", r->id, prf_status_name(r->status));
 		if (have_code)
 			printf("recovery code (hand it to the person; shown "

@@ -26,6 +26,7 @@
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <bsd/string.h>
@@ -69,6 +70,7 @@ struct brk_http {
 	struct brk_tls_pair	*tls;		/* current */
 	struct brk_tls_pair	*tls_retired;	/* freed at stop */
 	atomic_int		 draining;
+	gnutls_datum_t		 client_ca;	/* tls_client_ca (PEM) */
 };
 
 struct brk_req {
@@ -222,6 +224,62 @@ const char *brk_req_method(const struct brk_req *r) { return r->method; }
 const char *brk_req_path(const struct brk_req *r) { return r->path; }
 const char *brk_req_client_ip(const struct brk_req *r) { return r->client_ip; }
 int brk_req_is_tls(const struct brk_req *r) { return r->tls; }
+
+int
+brk_req_client_cert(const struct brk_req *r, char *serial, size_t seriallen,
+    char *cn, size_t cnlen)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	gnutls_x509_crt_t crt = NULL;
+	unsigned int npeers = 0, status = 0;
+	size_t len;
+	int rc = CM_ERR_NOTFOUND;
+
+	if (serial != NULL && seriallen > 0)
+		serial[0] = '\0';
+	if (cn != NULL && cnlen > 0)
+		cn[0] = '\0';
+	if (!r->tls || r->app->http == NULL ||
+	    r->app->http->client_ca.data == NULL ||
+	    (ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION)) == NULL ||
+	    ci->tls_session == NULL ||
+	    (peers = gnutls_certificate_get_peers(ci->tls_session,
+	    &npeers)) == NULL || npeers == 0)
+		return CM_ERR_NOTFOUND;
+	/* the chain must verify against tls_client_ca (no host name) */
+	if (gnutls_certificate_verify_peers2(ci->tls_session, &status) < 0 ||
+	    status != 0)
+		return CM_ERR_DENIED;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return CM_ERR_NOMEM;
+	if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) < 0) {
+		rc = CM_ERR_DENIED;
+		goto out;
+	}
+	if (serial != NULL && seriallen > 0) {
+		len = seriallen;
+		if (gnutls_x509_crt_get_dn_by_oid(crt, "2.5.4.5", 0, 0, serial,
+		    &len) < 0) {
+			serial[0] = '\0';
+			if (len >= seriallen) {
+				rc = CM_ERR_RANGE;
+				goto out;
+			}
+		}
+	}
+	if (cn != NULL && cnlen > 0) {
+		len = cnlen;
+		if (gnutls_x509_crt_get_dn_by_oid(crt,
+		    GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &len) < 0)
+			cn[0] = '\0';
+	}
+	rc = 0;
+ out:
+	gnutls_x509_crt_deinit(crt);
+	return rc;
+}
 
 const char *
 brk_req_header(const struct brk_req *r, const char *name)
@@ -758,6 +816,12 @@ brk_http_start(struct brk_app *app)
 			goto out;
 		cert_cb_http = h;
 		flags |= MHD_USE_TLS;
+		/* mutual TLS: ask for (never require) a client certificate */
+		if (cfg->tls_client_ca[0] != '\0' &&
+		    gnutls_load_file(cfg->tls_client_ca, &h->client_ca) < 0) {
+			r = CM_ERR_IO;
+			goto out;
+		}
 	}
 	{
 		struct MHD_OptionItem tlsopts[] = {
@@ -765,6 +829,9 @@ brk_http_start(struct brk_app *app)
 			  (void *)(uintptr_t)BRK_TLS_PRIORITIES },
 			{ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
 			  (void *)(uintptr_t)cert_cb },
+			{ h->client_ca.data != NULL ?
+			  MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+			  h->client_ca.data },
 			{ MHD_OPTION_END, 0, NULL },
 		};
 		struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
@@ -790,6 +857,7 @@ brk_http_start(struct brk_app *app)
  out:
 	if (r != 0) {
 		tls_pair_free(h->tls);
+		gnutls_free(h->client_ca.data);
 		free(h);
 		app->http = NULL;
 		cert_cb_http = NULL;
@@ -824,6 +892,7 @@ brk_http_drain_stop(struct brk_app *app, unsigned timeout_s)
 		tls_pair_free(p);
 	}
 	cert_cb_http = NULL;
+	gnutls_free(h->client_ca.data);
 	pthread_mutex_destroy(&h->tls_mtx);
 	free(h);
 	app->http = NULL;

@@ -1,6 +1,7 @@
 /* common/log.c — JSON-lines logs and the fsync'ed audit stream. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,9 +287,18 @@ audit_flush_locked(void)
 	pthread_mutex_unlock(&audit_mtx);
 	if (fd == -1)
 		r = CM_ERR_UNAVAIL;
-	else if ((r = write_all(fd, (const char *)b.data, b.len)) == 0 &&
-	    fdatasync(fd) != 0)
-		r = CM_ERR_IO;
+	else {
+		struct stat st;
+		off_t before = fstat(fd, &st) == 0 ? st.st_size : -1;
+
+		if ((r = write_all(fd, (const char *)b.data, b.len)) == 0 &&
+		    fdatasync(fd) != 0)
+			r = CM_ERR_IO;
+		/* a torn batch (disk full) must not glue the next records
+		 * onto half a line: back to where the batch began */
+		if (r != 0 && before >= 0 && ftruncate(fd, before) == 0)
+			(void)fdatasync(fd);
+	}
 	cm_buf_free(&b);
 	pthread_mutex_lock(&audit_mtx);
 	audit_result[id % AUDIT_RING] = r == 0 ? 0 : -1;

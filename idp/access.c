@@ -122,7 +122,7 @@ idp_h_userinfo(struct brk_app *app, struct brk_req *r, void *ctx)
 	struct idp *idp = ctx;
 	const char *tok = bearer(r), *uid, *scope;
 	struct dir_user *u = NULL;
-	json_t *cl = NULL, *o;
+	json_t *cl = NULL, *o, *vc = NULL;
 	int rc;
 
 	(void)app;
@@ -168,6 +168,17 @@ idp_h_userinfo(struct brk_app *app, struct brk_req *r, void *ctx)
 		json_object_set_new(o, "email_verified", json_false());
 	}
 	dir_user_free(&u);
+	/* verified_claims asked for in claims.userinfo (docs/proofing.md) */
+	if (idp_proofing_vc_userinfo(idp, uid, json_string_value(
+	    json_object_get(cl, "client_id")), json_string_value(
+	    json_object_get(cl, "jti")), &vc) != 0) {
+		json_decref(cl);
+		json_decref(o);
+		idp_oauth_error(r, CM_E_DIR_UNAVAILABLE, NULL, NULL);
+		return;
+	}
+	if (vc != NULL)
+		json_object_set_new(o, "verified_claims", vc);
 	json_decref(cl);
 	brk_resp_json(r, 200, o);
 }
@@ -267,6 +278,19 @@ idp_h_introspect(struct brk_app *app, struct brk_req *r, void *ctx)
 		json_decref(o);
 		inactive(r);
 		goto out;
+	}
+	/* bound to a session (not offline_access): alive only with it, as
+	 * the refresh grant itself judges */
+	if (json_string_value(json_object_get(o, "session")) != NULL) {
+		struct dir_state *ss = NULL;
+
+		if (dir_state_get(idp->dir, IDP_ST_SESS, json_string_value(
+		    json_object_get(o, "session")), cm_time(), &ss) != 0) {
+			json_decref(o);
+			inactive(r);
+			goto out;
+		}
+		dir_state_free(&ss);
 	}
 	brk_resp_json(r, 200, json_pack("{s:b, s:s, s:O, s:O, s:O, s:s, s:I,"
 	    " s:s, s:O}",

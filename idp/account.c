@@ -122,8 +122,15 @@ totp_start(struct idp *idp, struct brk_req *r, struct idp_session *s,
 {
 	uint8_t sec[20];
 	char *wrapped = NULL;
+	enum cm_eid e;
 	int rc;
 
+	/* an authenticator beyond the first needs identity proofing */
+	if ((e = idp_proofing_enrol_check(idp, r, s->uid, "totp")) !=
+	    CM_E_OK) {
+		account_page(idp, r, s, lang, e);
+		return;
+	}
 	if ((rc = idp_totp_secret_new(sec)) != 0 ||
 	    (rc = idp_mfa_wrap(idp, s->uid, sec, sizeof(sec), &wrapped)) != 0) {
 		brk_resp_error(r, rc == CM_ERR_UNSUPPORTED ?

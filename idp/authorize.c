@@ -275,8 +275,8 @@ session_fits(const json_t *req, const struct idp_session *s, int64_t now)
 static enum cm_eid
 dir_error(int rc)
 {
-	return rc == CM_ERR_UNAVAIL || rc == CM_ERR_TIMEOUT ?
-	    CM_E_DIR_UNAVAILABLE : CM_E_INTERNAL;
+	return rc == CM_ERR_TIMEOUT ? CM_E_DIR_TIMEOUT :
+	    rc == CM_ERR_UNAVAIL ? CM_E_DIR_UNAVAILABLE : CM_E_INTERNAL;
 }
 
 /*

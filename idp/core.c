@@ -226,6 +226,12 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 	    idp_h_wa_login_options, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/login/webauthn",
 	    BRK_ROUTE_HTML, idp_h_login_webauthn, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/proofing",
+	    BRK_ROUTE_HTML, idp_h_proofing, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_POST, "/proofing/device", 0,
+	    idp_h_proofing_device, idp)) != 0 ||
+	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/recovery",
+	    BRK_ROUTE_HTML, idp_h_recovery, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/admin/approvals",
 	    BRK_ROUTE_HTML, idp_h_admin_approvals, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET, "/static/webauthn.js", 0,

@@ -310,7 +310,9 @@ int	idp_wa_admin_floor(struct idp *idp, struct brk_req *r, const char *uid,
 	    struct idp_policy_decision *d) CM_WUR;
 /* 1 member of admin_group, 0 not, negative on directory trouble. */
 int	idp_is_admin(struct idp *idp, const char *uid);
-/* STUB until the identity-proofing issue lands: always 0 (ok). */
+/* 0 when uid has a valid, unexpired identity proofing record at `level`
+ * ("ial2") or higher (idp/proofing.c); CM_ERR_NOTFOUND when not,
+ * another error on directory trouble. */
 int	idp_proofing_ok(struct idp *idp, const char *uid, const char *level);
 void	idp_h_wa_register_options(struct brk_app *, struct brk_req *, void *);
 void	idp_h_wa_login_options(struct brk_app *, struct brk_req *, void *);
@@ -331,5 +333,39 @@ int	idp_tx_form(struct idp *idp, struct brk_req *r, struct brk_form *f,
 enum idp_lang idp_tx_lang(struct brk_req *r, const json_t *txo,
 	    const char *explicit_lang);
 const char *idp_tx_client(const json_t *txo);
+
+/* Identity proofing (proofing.c, recovery_flow.c; docs/proofing.md). */
+#define IDP_ST_VC	"vc"		/* userinfo verified_claims request */
+/* The level an account must be proofed at (admins: proofing_admin_ial);
+ * negative on directory trouble. */
+int	idp_proofing_required(struct idp *idp, const char *uid);
+/* The current IAL of uid (0 when none or on trouble), for tokens. */
+int	idp_proofing_ial(struct idp *idp, const char *uid);
+/* Enrolment of an authenticator beyond the first needs a valid record at
+ * the account's level made within proofing_recovery_window; audits a
+ * refusal.  CM_E_OK, CM_E_PRF_REQUIRED, CM_E_DIR_UNAVAILABLE or
+ * CM_E_AUDIT_UNAVAILABLE. */
+enum cm_eid idp_proofing_enrol_check(struct idp *idp, struct brk_req *r,
+	    const char *uid, const char *method);
+/* May this session act as a proofing officer for subject (NULL: no
+ * subject yet)?  Pure: member of proofing_officer_group, AAL3 with a
+ * hardware key (amr hwk), never the subject.  CM_E_OK,
+ * CM_E_PRF_OFFICER_ONLY, CM_E_HWK_REQUIRED or CM_E_PRF_SELF. */
+enum cm_eid idp_proofing_officer_ok(int member, int aal, int hwk,
+	    const char *officer, const char *subject);
+/* verified_claims for the claims-request member (id_token/userinfo
+ * object) when it asks for them and client_id is allowed
+ * (verified_claims_clients); *out NULL when nothing is to be sent. */
+int	idp_proofing_vc(struct idp *idp, const char *uid, const char *client_id,
+	    const json_t *member, json_t **out) CM_WUR;
+/* Remember the userinfo member's verified_claims request for the access
+ * token jti (until expires); nothing when it asks for none. */
+int	idp_proofing_vc_remember(struct idp *idp, const char *client_id,
+	    const char *jti, const json_t *member, int64_t expires) CM_WUR;
+int	idp_proofing_vc_userinfo(struct idp *idp, const char *uid,
+	    const char *client_id, const char *jti, json_t **out) CM_WUR;
+void	idp_h_proofing(struct brk_app *, struct brk_req *, void *);
+void	idp_h_proofing_device(struct brk_app *, struct brk_req *, void *);
+void	idp_h_recovery(struct brk_app *, struct brk_req *, void *);
 
 #endif /* IDP_INT_H */

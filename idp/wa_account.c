@@ -103,7 +103,9 @@ idp_h_wa_register_options(struct brk_app *app, struct brk_req *r, void *ctx)
 		brk_resp_error(r, CM_E_BAD_REQUEST, "kind: passkey or key");
 		goto out;
 	}
-	if ((e = may_register(idp, s, &admin)) != CM_E_OK) {
+	if ((e = may_register(idp, s, &admin)) != CM_E_OK ||
+	    (e = idp_proofing_enrol_check(idp, r, s->uid, "webauthn")) !=
+	    CM_E_OK) {
 		if (cm_audit_emit(brk_req_id(r), "webauthn.enrolment_refused",
 		    "{s:s, s:s}", "uid", s->uid, "reason",
 		    cm_errcat_get(e)->code) != 0)

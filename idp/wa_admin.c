@@ -24,17 +24,7 @@
 #include "idp_int.h"
 #include "assurance.h"
 
-/*
- * STUB — identity proofing (docs/webauthn.md "Administrators").  Until the
- * proofing issue lands this accepts everyone: it must return 0 only when
- * uid has a valid identity proofing record at `level` (e.g. "ial2").
- */
-int
-idp_proofing_ok(struct idp *idp, const char *uid, const char *level)
-{
-	(void)idp; (void)uid; (void)level;
-	return 0;	/* STUB: no proofing records yet */
-}
+/* idp_proofing_ok(): idp/proofing.c (identity proofing records). */
 
 int
 idp_is_admin(struct idp *idp, const char *uid)

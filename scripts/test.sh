@@ -44,7 +44,8 @@ step "unit tests (ASan+UBSan)" env BUILD=build-asan scripts/unit.sh
 step "integration tests (ASan+UBSan)" env BUILD=build-asan \
 	python3 tests/integration/run.py
 if [ -n "$(ls fuzz/fuzz_*.c 2>/dev/null)" ]; then
-	step "fuzz smoke (ASan+UBSan)" sh -c 'make -s fuzz && scripts/fuzz.sh "${FUZZ_SECONDS:-10}"'
+	# 60 s per target, two targets at a time on CI's two cores
+	step "fuzz smoke (ASan+UBSan)" sh -c 'make -s fuzz && FUZZ_JOBS="${FUZZ_JOBS:-2}" scripts/fuzz.sh "${FUZZ_SECONDS:-60}"'
 fi
 echo "$total_p passed, $total_f failed"
 exit $status

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 
-from harness import Broker, free_port
+from harness import Broker, free_port, make_tls
 from ldap_harness import Slapd
 
 
@@ -188,6 +188,9 @@ class Cluster:
         os.makedirs(shared, exist_ok=True)
         key_dir = os.path.join(shared, "keys")
         kek = os.path.join(shared, "kek")
+        # one certificate for every node (as behind a load balancer)
+        tls = make_tls(os.path.join(shared, "tls"))
+        self.ca = tls["ca"]
         names = self.node_names + sorted(self.direct)
         first_port = self.ports.get(names[0]) or free_port()
         self.issuer = "https://127.0.0.1:%d" % first_port
@@ -195,8 +198,8 @@ class Cluster:
             uri = (self.fwd.uri if n not in self.direct
                    else self.p[self.direct[n]].url)
             extra = {"issuer": self.issuer, "key_dir": key_dir,
-                     "kek_file": kek, "audit_file":
-                     os.path.join(self.root, "node-" + n, "audit.log")}
+                     "kek_file": kek, "tls_cert": tls["cert"],
+                     "tls_key": tls["key"]}
             extra.update(self.extra)
             b = Broker(os.path.join(self.root, "node-" + n),
                        self.ldap_lines(uri), extra=extra)
@@ -205,6 +208,7 @@ class Cluster:
                 b.port = port
             _rewrite_listen(b)
             b.key_dir, b.kek = key_dir, kek
+            b.ca, b.tlsfiles = tls["ca"], tls
             b.name = n
             self.nodes[n] = b
         for n in names:
@@ -267,3 +271,63 @@ def _rewrite_listen(b):
             if l.startswith("listen = "):
                 l = "listen = 127.0.0.1:%d\n" % b.port
             f.write(l)
+
+
+def serve(root):
+    """make cluster: the stack in the foreground until Ctrl-C."""
+    import json
+    import signal
+    import sys
+    env = os.environ.get
+    c = Cluster(root, nodes=("a", "b"),
+                ports={"a": int(env("SEKIMORI_CLUSTER_PORT_A", "8443")),
+                       "b": int(env("SEKIMORI_CLUSTER_PORT_B", "8444"))},
+                slapd_ports=(int(env("SEKIMORI_CLUSTER_LDAP_1", "18389")),
+                             int(env("SEKIMORI_CLUSTER_LDAP_2", "18390"))),
+                extra={"log_level": "info"})
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    try:
+        c.start()
+        a = c.nodes["a"]
+        sec = os.path.join(c.root, "demo-rp.secret")
+        if not os.path.exists(sec):
+            out = a.ctl("--json", "client", "add", "demo-rp",
+                        "--redirect-uri", "https://127.0.0.1/cb").stdout
+            with open(sec, "w") as f:
+                f.write(json.loads(out)["client_secret"] + "\n")
+            os.chmod(sec, 0o600)
+        pw = c.p[0].demo_password()
+        print("""
+  Sekimori cluster (two providers, two broker nodes; docs/cluster.md)
+  issuer       %s   (both nodes; one key_dir, one certificate)
+  node a       https://127.0.0.1:%d     node b  https://127.0.0.1:%d
+  CA           %s
+  directory    p1 %s  p2 %s  (multi-provider; nodes write through %s)
+  demo login   demo / %s
+  client       demo-rp (secret in %s)
+  operator     build/brokerctl -c %s user show demo
+  Ctrl-C stops everything.
+""" % (c.issuer, c.nodes["a"].port, c.nodes["b"].port, c.ca,
+               c.p[0].url, c.p[1].url, c.fwd.uri, pw, sec, a.conf))
+        sys.stdout.flush()
+        while not stop:
+            for n, b in c.nodes.items():
+                if b.proc.poll() is not None:
+                    print("node %s exited (%d); see %s" % (n, b.proc.returncode, b.log))
+                    stop.append(1)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping the cluster ...")
+        c.stop()
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "serve":
+        serve(sys.argv[2])
+    else:
+        print("usage: cluster_harness.py serve DIR", file=sys.stderr)
+        sys.exit(2)

@@ -599,6 +599,9 @@ class OIDCTest(unittest.TestCase):
         r, q2, v = self.authorize(br, prompt="none")
         self.assertEqual(self.redirect_error(r)["error"], ["login_required"])
         self.assertFalse(self.introspect(t["access_token"])["active"])
+        # the session-bound refresh token too, before anyone tries it
+        self.assertEqual(self.introspect(t["refresh_token"]),
+                         {"active": False})
         ref = self.token({"grant_type": "refresh_token",
                           "refresh_token": t["refresh_token"]})
         self.assertEqual(ref.status, 400)

@@ -66,8 +66,14 @@ class WebAuthnBase(unittest.TestCase):
             wa_cli("pki", cls.pki)
             cls.aaguid = wa_cli("aaguid")
             cls.slapd.start()
+            # administrators' keys need identity proofing (proofing.md)
+            pkey = os.path.join(cls.tmp.path, "wa-proofing.key")
+            fd = os.open(pkey, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, (secrets.token_urlsafe(32) + "\n").encode())
+            os.close(fd)
             extra = {"webauthn_roots_dir": os.path.join(cls.pki, "roots"),
-                     "webauthn_aaguids": cls.aaguid}
+                     "webauthn_aaguids": cls.aaguid,
+                     "proofing_key_file": pkey}
             extra.update(cls.extra_conf())
             cls.b = Broker(os.path.join(cls.tmp.path, "broker"),
                            cls.slapd.env_lines(), extra=extra)
@@ -435,6 +441,12 @@ class WebAuthnTest(WebAuthnBase):
         self.account_login(br, uid)
         key = self.enrol_totp(br)
         self.b.ctl("group", "add-member", "administrators", uid)
+        # administrators are proofed at IAL3 in person (proofing.md)
+        self.b.ctl("proofing", "add", uid, "--ial", "3", "--method",
+                   "in_person", "--name", "Staff Member", "--evidence-type",
+                   "passport", "--issuer", "MOFA", "--country", "JP",
+                   "--valid-until", "2033-01-01",
+                   input="TK%08d\n" % secrets.randbelow(10 ** 8))
         return uid, key
 
     def test_admin_two_person_rule(self):

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +99,50 @@ test_full_disk_reports_failure(void **state)
 	cm_audit_close();
 }
 
+/* A batch that only half fits (disk full) leaves no torn line behind:
+ * the file holds whole JSON lines only, and later records are intact. */
+static void
+test_torn_batch_truncated(void **state)
+{
+	char path[] = "/tmp/skm-audit-XXXXXX", big[600], line[2048];
+	struct rlimit old, lim;
+	struct stat st;
+	FILE *f;
+	int fd, n = 0;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_true((fd = mkstemp(path)) != -1);
+	close(fd);
+	signal(SIGXFSZ, SIG_IGN);		/* EFBIG instead of a signal */
+	assert_int_equal(cm_audit_open(path), 0);
+	assert_int_equal(cm_audit_emit(NULL, "first", "{s:s}", "k", "v"), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 100;	/* half a record fits */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_not_equal(cm_audit_emit(NULL, "torn", "{s:s}", "big",
+	    big), 0);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(cm_audit_emit(NULL, "after", "{s:s}", "k", "v"), 0);
+	cm_audit_close();
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		json_t *o = json_loads(line, 0, NULL);
+
+		assert_non_null(o);		/* no half line anywhere */
+		assert_string_not_equal(json_string_value(json_object_get(o,
+		    "event")), "torn");
+		json_decref(o);
+		n++;
+	}
+	fclose(f);
+	unlink(path);
+	assert_int_equal(n, 2);			/* first and after */
+}
+
 int
 main(void)
 {
@@ -103,6 +150,7 @@ main(void)
 		cmocka_unit_test(test_concurrent_records_all_land_once),
 		cmocka_unit_test(test_closed_stream_reports_failure),
 		cmocka_unit_test(test_full_disk_reports_failure),
+		cmocka_unit_test(test_torn_batch_truncated),
 	};
 
 	if (cm_init() != 0 || cm_log_open("/dev/null", CM_LOG_ERR) != 0)
