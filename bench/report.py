@@ -226,20 +226,21 @@ HDR = ("| server | rounds | req/s | vs Sekimori plain | p50 ms | p99 ms | "
 SEP = "|---|---|---|---|---|---|---|---|---|---|"
 
 
-def table(scen, ref=None, labels=IMPL_LABEL):
+def table(scen, ref=None, labels=IMPL_LABEL, whatif=False):
     g = groups(scen)
     if not g:
         w("(not run)")
         return {}
     a = {k: agg(v) for k, v in g.items()}
-    ref = ref or a.get("sekimori-http")
-    w(HDR)
+    ref = a.get("baseline (defaults)") if whatif else a.get("sekimori-http")
+    w(HDR.replace("vs Sekimori plain", "vs defaults") if whatif else HDR)
     w(SEP)
     for k, x in a.items():
         w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d |" % (
             labels.get(k, k), x["n"], f(x["rps"], 1 if x["rps"] < 100 else 0),
             "–" if ref is None or x is ref else
-            "Sekimori %s" % ratio(ref["rps"], x["rps"]),
+            (ratio(x["rps"], ref["rps"]) if whatif else
+             "Sekimori %s" % ratio(ref["rps"], x["rps"])),
             f(x["p50"], 1), f(x["p99"], 1), f(x["cpu"]), f(x["slapd"]),
             f(x["rss"], 1), x["non2xx"] + x["sockerr"]))
     w("")
@@ -416,8 +417,23 @@ if wi:
       "with the default one (2 rounds each); this bounds what the code "
       "suggestions below can gain.")
     w("")
-    table("whatif_cc", ref=agg(wi.get("baseline (defaults)", [])) or None,
-          labels={})
+    base = [r for r in rows if r["scen"] == "whatif_cc"
+            and r["impl"] == "baseline (defaults)"]
+    var = [k for k in wi if k != "baseline (defaults)"]
+    w("| variant | rounds | req/s | paired defaults req/s | ratio | p99 ms "
+      "(defaults) | brokerd CPU µs/token (defaults) | +slapd µs (defaults) "
+      "|")
+    w("|---|---|---|---|---|---|---|---|")
+    for i, k in enumerate(var):
+        x = agg(wi[k])
+        bs = [r for r in base if r["round"] // 100 == i + 1]
+        b = agg(bs) if bs else None
+        w("| %s | %d | %s | %s | %s | %s (%s) | %s (%s) | %s (%s) |" % (
+            k, x["n"], f(x["rps"]), f(b and b["rps"]),
+            ratio(x["rps"], b and b["rps"]), f(x["p99"], 1),
+            f(b and b["p99"], 1), f(x["cpu"]), f(b and b["cpu"]),
+            f(x["slapd"]), f(b and b["slapd"])))
+    w("")
 
 notes = [n for n in res.get("notes", []) if not n.startswith("forward-auth")]
 for n in notes:

@@ -468,6 +468,10 @@ struct idp_policy_ctx {
 	/* Continuous evaluation (issue 9). */
 	enum idp_risk		 risk;
 	enum idp_device_state	 device;
+	/* Identity proofing (issue 8): the subject's current IAL (0 none),
+	 * and whether the device is proofed (-1 no device, 0 no, 1 yes). */
+	int			 ial;
+	int			 device_proofed;
 };
 
 enum idp_policy_effect {

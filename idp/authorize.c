@@ -301,6 +301,12 @@ issue_code(struct idp *idp, struct brk_req *r, json_t *req,
 	    "req", req, "uid", s->uid, "sid", s->sid, "session", s->key,
 	    "auth_time", (json_int_t)s->auth_time, "aal", s->aal,
 	    "amr", s->amr, "used", 0);
+	if (o != NULL && json_object_get(s->data, "device") != NULL) {
+		json_object_set(o, "device", json_object_get(s->data,
+		    "device"));
+		json_object_set(o, "device_proofed", json_object_get(s->data,
+		    "device_proofed"));
+	}
 	if (o == NULL || (data = json_dumps(o, JSON_COMPACT)) == NULL ||
 	    idp_random_token(&code) != 0 || idp_hash_key(code, key) != 0) {
 		brk_resp_error(r, CM_E_INTERNAL, NULL);

@@ -33,6 +33,7 @@
 
 #include "idp_int.h"
 #include "assurance.h"
+#include "proofing/proofing.h"
 
 static int
 from_proxy(struct idp *idp, struct brk_req *r)
@@ -95,16 +96,18 @@ subject_of(struct idp *idp, struct brk_req *r, json_t **claims)
 	return *claims != NULL ? 0 : CM_ERR_NOMEM;
 }
 
-static enum idp_device_state
-device_state(struct idp *idp, const char *id, char *out, size_t outsz)
+/* A device's compliance (directory) and whether it is proofed (a valid
+ * device proofing record).  An unknown id is UNKNOWN, not proofed. */
+int
+idp_device_lookup(struct idp *idp, const char *id, int *proofed)
 {
 	struct dir_device *d = NULL;
 	enum idp_device_state st = IDP_DEVICE_UNKNOWN;
 
-	out[0] = '\0';
+	*proofed = -1;
 	if (id == NULL || *id == '\0')
 		return IDP_DEVICE_NONE;
-	snprintf(out, outsz, "%s", id);
+	*proofed = 0;
 	if (dir_name_check(id) != 0 || dir_device_find(idp->dir, id, &d) != 0)
 		return IDP_DEVICE_UNKNOWN;
 	if (d->status == DIR_STATUS_ACTIVE && d->compliance != NULL) {
@@ -115,7 +118,36 @@ device_state(struct idp *idp, const char *id, char *out, size_t outsz)
 	} else if (d->status != DIR_STATUS_ACTIVE)
 		st = IDP_DEVICE_NOT_COMPLIANT;
 	dir_device_free(&d);
+	*proofed = prf_valid(idp->dir, PRF_KIND_DEVICE, id, PRF_IAL_NONE, 0,
+	    cm_time(), NULL) == 0;
 	return st;
+}
+
+/* The device a request comes from: a client certificate (mutual TLS,
+ * verified against tls_client_ca) whose subject CN is an inventoried
+ * device and whose subject serialNumber is that device's serial.
+ * 0 with id set, or CM_ERR_NOTFOUND. */
+int
+idp_device_of_request(struct idp *idp, struct brk_req *r, char *id,
+    size_t idsz)
+{
+	struct dir_device *d = NULL;
+	char serial[128], cn[DIR_NAME_MAX + 1];
+	int ok;
+
+	id[0] = '\0';
+	if (brk_req_client_cert(r, serial, sizeof(serial), cn,
+	    sizeof(cn)) != 0 || dir_name_check(cn) != 0 ||
+	    dir_device_find(idp->dir, cn, &d) != 0)
+		return CM_ERR_NOTFOUND;
+	ok = d->serial != NULL && strcmp(d->serial, serial) == 0 &&
+	    d->status == DIR_STATUS_ACTIVE;
+	dir_device_free(&d);
+	if (!ok || (size_t)snprintf(id, idsz, "%s", cn) >= idsz) {
+		id[0] = '\0';
+		return CM_ERR_NOTFOUND;
+	}
+	return 0;
 }
 
 void
@@ -160,7 +192,17 @@ idp_h_forward_auth(struct brk_app *app, struct brk_req *r, void *ctx)
 	/* the device: a claim of the token, or the proxy's word */
 	if (json_string_value(json_object_get(cl, "device")) != NULL)
 		devid = json_string_value(json_object_get(cl, "device"));
-	pc.device = device_state(idp, devid, device, sizeof(device));
+	{
+		int proofed;
+
+		device[0] = '\0';
+		if (devid != NULL)
+			snprintf(device, sizeof(device), "%s", devid);
+		pc.device = (enum idp_device_state)idp_device_lookup(idp,
+		    devid, &proofed);
+		pc.device_proofed = proofed;
+	}
+	pc.ial = (int)json_integer_value(json_object_get(cl, "ial"));
 	if (idp_risk_get(idp, sub, devid, &risk) != 0)
 		risk.level = IDP_RISK_HIGH;	/* unknown: fail closed */
 	pc.risk = risk.level;

@@ -70,6 +70,11 @@ void	idp_ssf_free(struct idp *idp);
 void	idp_h_ssf_events(struct brk_app *, struct brk_req *, void *);
 void	idp_h_ssf_config(struct brk_app *, struct brk_req *, void *);
 void	idp_h_forward_auth(struct brk_app *, struct brk_req *, void *);
+/* forward.c: devices.  idp_device_lookup returns an enum
+ * idp_device_state (compliance); *proofed -1 no device, 0 no, 1 yes. */
+int	idp_device_lookup(struct idp *idp, const char *id, int *proofed);
+int	idp_device_of_request(struct idp *idp, struct brk_req *r, char *id,
+	    size_t idsz);
 /* End every session and refresh family of uid (revocation). */
 size_t	idp_revoke_user(struct idp *idp, const char *rid, const char *uid,
 	    const char *why);

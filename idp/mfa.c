@@ -11,6 +11,7 @@
 
 #include "idp_int.h"
 #include "assurance.h"
+#include "proofing/proofing.h"
 
 struct idp_mfa {
 	pthread_rwlock_t	 lock;
@@ -255,6 +256,23 @@ idp_policy_decide(struct idp *idp, struct brk_req *r, const char *client_id,
 			groups[i] = gnames[i];
 		ctx.groups = groups;
 		ctx.ngroups = i;
+	}
+	/* the subject's identity proofing, and the device it comes from */
+	ctx.device_proofed = -1;
+	if (uid != NULL)
+		ctx.ial = prf_current_ial(idp->dir, PRF_KIND_PERSON, uid,
+		    ctx.now);
+	if (ctx.ial < 0)
+		ctx.ial = 0;
+	{
+		char dev[DIR_NAME_MAX + 1];
+		int proofed;
+
+		if (idp_device_of_request(idp, r, dev, sizeof(dev)) == 0) {
+			ctx.device = (enum idp_device_state)idp_device_lookup(
+			    idp, dev, &proofed);
+			ctx.device_proofed = proofed;
+		}
 	}
 	/* the user's risk now: PDP signals and our own (signals.c) */
 	if (uid != NULL) {

@@ -62,10 +62,12 @@ enum {
 	K_PATH		= 1u << 12,
 	K_RISK		= 1u << 13,
 	K_DEVICE	= 1u << 14,
-	K_DENY		= 1u << 15
+	K_DENY		= 1u << 15,
+	K_IAL		= 1u << 16,
+	K_DEV_PROOFED	= 1u << 17
 };
 #define K_REQUIREMENTS	(K_LEVEL | K_METHODS | K_MAX_AGE | K_ALLOW_NET | \
-	K_DENY)
+	K_DENY | K_IAL)
 
 struct rule {
 	char		 name[IDP_POLICY_NAME_MAX + 1];
@@ -76,6 +78,8 @@ struct rule {
 	struct strlist	 clients, scopes, groups, hosts, paths;
 	struct netlist	 networks, not_networks, allow_networks;
 	enum idp_risk	 risk;		/* match.risk: at least this */
+	int		 ial;		/* require.ial: 1..3 */
+	int		 dev_proofed;	/* match.device_proofed: 0 or 1 */
 	unsigned	 devices;	/* match.device: 1 << idp_device_state */
 	enum idp_aal	 level;		/* NONE: no requirement */
 	uint32_t	 methods;	/* 0: no requirement */
@@ -120,6 +124,9 @@ static int parse_paths(struct pstate *, struct rule *, char *);
 static int parse_risk(struct pstate *, struct rule *, char *);
 static int parse_devices(struct pstate *, struct rule *, char *);
 static int parse_deny(struct pstate *, struct rule *, char *);
+static int parse_ial(struct pstate *, struct rule *, char *);
+static int parse_dev_proofed(struct pstate *, struct rule *, char *);
+static int match_dev_proofed(const struct rule *, const struct eval_in *);
 static int match_host(const struct rule *, const struct eval_in *);
 static int match_path(const struct rule *, const struct eval_in *);
 static int match_risk(const struct rule *, const struct eval_in *);
@@ -147,7 +154,10 @@ static const struct policy_key {
 	{ "match.path",		K_PATH,		parse_paths,	match_path },
 	{ "match.risk",		K_RISK,		parse_risk,	match_risk },
 	{ "match.device",	K_DEVICE,	parse_devices,	match_device },
+	{ "match.device_proofed", K_DEV_PROOFED, parse_dev_proofed,
+	    match_dev_proofed },
 	{ "deny",		K_DENY,		parse_deny,	NULL },
+	{ "require.ial",	K_IAL,		parse_ial,	NULL },
 	{ "require.level",	K_LEVEL,	parse_level,	NULL },
 	{ "require.methods",	K_METHODS,	parse_methods,	NULL },
 	{ "require.max_age",	K_MAX_AGE,	parse_max_age,	NULL },
@@ -664,6 +674,43 @@ parse_deny(struct pstate *ps, struct rule *ru, char *v)
 }
 
 static int
+parse_ial(struct pstate *ps, struct rule *ru, char *v)
+{
+	char qb[80];
+
+	if (strcmp(v, "ial1") == 0)
+		ru->ial = 1;
+	else if (strcmp(v, "ial2") == 0)
+		ru->ial = 2;
+	else if (strcmp(v, "ial3") == 0)
+		ru->ial = 3;
+	else
+		return perr(ps, CM_ERR_INVAL, "require.ial must be ial1, ial2 "
+		    "or ial3, not \"%s\"", q(qb, sizeof(qb), v));
+	return 0;
+}
+
+static int
+parse_dev_proofed(struct pstate *ps, struct rule *ru, char *v)
+{
+	if (strcmp(v, "yes") == 0)
+		ru->dev_proofed = 1;
+	else if (strcmp(v, "no") == 0)
+		ru->dev_proofed = 0;
+	else
+		return perr(ps, CM_ERR_INVAL, "match.device_proofed takes yes "
+		    "or no");
+	return 0;
+}
+
+/* A request without an identified device is never "proofed". */
+static int
+match_dev_proofed(const struct rule *ru, const struct eval_in *in)
+{
+	return (in->ctx->device_proofed > 0) == (ru->dev_proofed != 0);
+}
+
+static int
 match_host(const struct rule *ru, const struct eval_in *in)
 {
 	size_t i;
@@ -1072,6 +1119,7 @@ rule_matches(const struct rule *ru, const struct eval_in *in)
 struct acc {
 	const struct rule *deny;	/* first rule refusing the network */
 	int		 deny_explicit;	/* ... or refusing outright (deny) */
+	const struct rule *ial_rule;	/* an unmet require.ial */
 	enum idp_aal	 level;
 	const char	*level_by;
 	const struct rule *level_rule;	/* NULL when level_by is the client */
@@ -1094,6 +1142,9 @@ acc_fold(struct acc *a, const struct rule *ru, const struct eval_in *in)
 {
 	if (a->first == NULL)
 		a->first = ru;
+	if ((ru->present & K_IAL) && in->ctx->ial < ru->ial &&
+	    (a->ial_rule == NULL || ru->ial > a->ial_rule->ial))
+		a->ial_rule = ru;
 	if ((ru->present & K_DENY) && (a->deny == NULL ||
 	    !a->deny_explicit)) {
 		a->deny = ru;
@@ -1194,6 +1245,18 @@ acc_decide(const struct acc *a, const struct idp_policy_ctx *ctx,
 	*methods = 0;
 	need = a->level;
 	*level = need;
+	if (a->ial_rule != NULL && a->deny == NULL) {
+		/* proofing cannot happen at login: an officer must do it */
+		*effect = IDP_POLICY_DENY;
+		set_str(rule, IDP_POLICY_NAME_MAX + 1, a->ial_rule->name);
+		(void)snprintf(reason, IDP_POLICY_REASON_MAX,
+		    "rule %s requires identity proofing at IAL%d; the subject "
+		    "has IAL%d%s%s", a->ial_rule->name, a->ial_rule->ial,
+		    ctx->ial > 0 ? ctx->ial : 0,
+		    a->ial_rule->description ? ": " : "",
+		    desc_of(a->ial_rule));
+		return;
+	}
 	if (a->deny != NULL) {
 		*effect = IDP_POLICY_DENY;
 		set_str(rule, IDP_POLICY_NAME_MAX + 1, a->deny->name);

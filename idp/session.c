@@ -172,6 +172,18 @@ idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
 	    "sid", sid, "uid", uid, "auth_time", (json_int_t)now,
 	    "created", (json_int_t)now, "last_seen", (json_int_t)now,
 	    "aal", aal, "amr", amr, "clients", "csrf", csrf);
+	/* the device it was established from (mutual TLS), if any */
+	if (o != NULL) {
+		char dev[DIR_NAME_MAX + 1];
+		int proofed;
+
+		if (idp_device_of_request(idp, r, dev, sizeof(dev)) == 0) {
+			(void)idp_device_lookup(idp, dev, &proofed);
+			json_object_set_new(o, "device", json_string(dev));
+			json_object_set_new(o, "device_proofed",
+			    json_boolean(proofed > 0));
+		}
+	}
 	if (o == NULL || (data = json_dumps(o, JSON_COMPACT)) == NULL) {
 		rc = CM_ERR_NOMEM;
 		goto out;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "idp_int.h"
+#include "assurance.h"
 
 struct grant {
 	const char	*uid;		/* NULL for client_credentials */
@@ -34,6 +35,8 @@ struct grant {
 	const char	*family;	/* refresh family */
 	int64_t		 family_exp;	/* absolute end of the family */
 	char		 jti[44];	/* of the access token, drawn early */
+	const char	*device;	/* the session's device, if any */
+	int		 device_proofed;
 };
 
 static json_t *
@@ -92,6 +95,21 @@ mint_access(struct idp *idp, const struct idp_client *c,
 		/* identity assurance level (docs/proofing.md) */
 		json_object_set_new(cl, "ial", json_integer(
 		    idp_proofing_ial(idp, g->uid)));
+		/* the device and its state now (RFC 9068 allows more) */
+		if (g->device != NULL) {
+			int proofed;
+			enum idp_device_state st = (enum idp_device_state)
+			    idp_device_lookup(idp, g->device, &proofed);
+
+			json_object_set_new(cl, "device",
+			    json_string(g->device));
+			json_object_set_new(cl, "device_proofed",
+			    json_boolean(proofed > 0));
+			json_object_set_new(cl, "device_compliance",
+			    json_string(st == IDP_DEVICE_COMPLIANT ?
+			    "compliant" : st == IDP_DEVICE_NOT_COMPLIANT ?
+			    "not-compliant" : "unknown"));
+		}
 		if ((r = idp_proofing_vc_remember(idp, c->client_id, g->jti,
 		    json_object_get(g->claims_req, "userinfo"),
 		    now + idp->cfg->access_ttl)) != 0) {
@@ -167,6 +185,8 @@ mint_refresh(struct idp *idp, const struct idp_client *c,
 	    "auth_time", (json_int_t)g->auth_time,
 	    "aal", g->aal, "amr", g->amr,
 	    "family_exp", (json_int_t)g->family_exp, "jti", g->jti, "used", 0);
+	if (o != NULL && g->device != NULL)
+		json_object_set_new(o, "device", json_string(g->device));
 	if (o != NULL && g->claims_req != NULL)
 		json_object_set(o, "claims", g->claims_req);
 	if (o == NULL || (data = json_dumps(o, JSON_COMPACT)) == NULL ||
@@ -377,6 +397,7 @@ grant_code(struct idp *idp, struct brk_req *r, const struct brk_form *f,
 	g.claims_req = json_object_get(req, "claims");
 	g.family = family;
 	g.family_exp = cm_time() + idp->cfg->refresh_ttl;
+	g.device = json_string_value(json_object_get(o, "device"));
 	if (idp_scope_has(g.scope, "offline_access"))
 		g.session = NULL;	/* survives the SSO session */
 	respond_tokens(idp, r, c, &g, 1,
@@ -446,6 +467,7 @@ grant_refresh(struct idp *idp, struct brk_req *r, const struct brk_form *f,
 	g.amr = json_object_get(o, "amr");
 	g.claims_req = json_object_get(o, "claims");
 	g.family_exp = json_integer_value(json_object_get(o, "family_exp"));
+	g.device = json_string_value(json_object_get(o, "device"));
 	/* a narrower scope may be asked for, never a wider one */
 	if (brk_form_get(f, "scope", &scope) == 0) {
 		char *copy = strdup(g.scope), *save = NULL, *t;

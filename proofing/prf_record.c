@@ -215,7 +215,15 @@ prf_record_id_new(int64_t now, char out[PRF_ID_MAX])
 	if ((r = cm_random(rnd, sizeof(rnd))) != 0)
 		return r;
 	cm_hex_encode(rnd, sizeof(rnd), hex);
-	snprintf(out, PRF_ID_MAX, "prf-%s-%s", ts, hex);
+	/* microseconds after the second: ids sort in creation order even
+	 * for records made within one second (history is newest first) */
+	{
+		struct timespec tsp;
+
+		clock_gettime(CLOCK_REALTIME, &tsp);
+		snprintf(out, PRF_ID_MAX, "prf-%s%06ld-%s", ts,
+		    (long)(tsp.tv_nsec / 1000) % 1000000, hex);
+	}
 	return 0;
 }
 

@@ -70,9 +70,17 @@ class ProofingTest(WebAuthnBase):
         os.write(fd, (secrets.token_urlsafe(32) + "\n").encode())
         os.close(fd)
         cls.devpki = os.path.join(cls.tmp.path, "devpki")
+        pol = os.path.join(cls.tmp.path, "policy")
+        with open(pol, "w") as f:
+            f.write("[rule unproofed-devices]\n"
+                    "description = rp-dev serves proofed devices only\n"
+                    "match.client = rp-dev\n"
+                    "match.device_proofed = no\n"
+                    "deny = yes\n")
         return {"proofing_key_file": key,
                 "verified_claims_clients": "rp1",
-                "tls_client_ca": make_device_pki(cls.devpki)}
+                "tls_client_ca": make_device_pki(cls.devpki),
+                "policy_file": pol}
 
     @classmethod
     def setUpClass(cls):
@@ -450,8 +458,9 @@ class ProofingTest(WebAuthnBase):
             c.close()
 
     def test_device_proofed_by_mtls(self):
+        # (another test may have registered it already)
         self.b.ctl("device", "add", "pc-001", "--serial", "SN-0001",
-                   "--ip", "127.0.0.1")
+                   "--ip", "127.0.0.1", check=False)
         status, body = self.device_post("good")
         self.assertEqual(status, 200, body)
         self.assertTrue(body["proofed"])
@@ -464,7 +473,8 @@ class ProofingTest(WebAuthnBase):
         self.assertEqual(r.json()["code"], "SKM-7008")
 
     def test_device_serial_mismatch_recorded_failed(self):
-        self.b.ctl("device", "add", "pc-002", "--serial", "SN-0002")
+        self.b.ctl("device", "add", "pc-002", "--serial", "SN-0002",
+                   check=False)
         status, body = self.device_post("bad")
         self.assertEqual(status, 403, body)
         self.assertEqual(body["code"], "SKM-7007")
@@ -473,6 +483,77 @@ class ProofingTest(WebAuthnBase):
         self.assertIn("serial", h[0]["reason"])
         self.assertTrue(self.audit("proofing.recorded", subject="pc-002",
                                    status="failed"))
+
+    def mtls_browser(self, name):
+        """A browser holding a device certificate (mutual TLS)."""
+        outer = self
+
+        class Conn:
+            def __init__(self):
+                self.b = outer.b
+
+            def connection(self, timeout=10):
+                import http.client
+                ctx = ssl.create_default_context(cafile=outer.b.ca)
+                ctx.load_cert_chain(
+                    os.path.join(outer.devpki, name + ".pem"),
+                    os.path.join(outer.devpki, name + ".key"))
+                return http.client.HTTPSConnection(
+                    "127.0.0.1", outer.b.port, timeout=timeout, context=ctx)
+
+        return Browser(Conn())
+
+    def test_device_in_tokens_and_policy(self):
+        """The session and tokens carry the device the user signed in
+        from (mutual TLS) and whether it is proofed; a rule refuses
+        unproofed devices."""
+        self.b.ctl("device", "add", "pc-001", "--serial", "SN-0001",
+                   "--ip", "127.0.0.1", check=False)
+        status, body = self.device_post("good")      # proofs pc-001
+        self.assertEqual(status, 200, body)
+        self.b.ctl("device", "add", "pc-002", "--serial", "SN-0002",
+                   check=False)
+        uid = self.user()
+        secret = json.loads(self.b.ctl("--json", "client", "add", "rp-dev",
+                                       "--redirect-uri", RP_CB).stdout)[
+                                           "client_secret"]
+        results = {}
+        for cert in ("good", "bad"):
+            v, c = pkce()
+            br = self.mtls_browser(cert)
+            r = br.get("/authorize?" + urllib.parse.urlencode({
+                "response_type": "code", "client_id": "rp-dev",
+                "redirect_uri": RP_CB, "scope": "openid", "state": "s",
+                "code_challenge": c, "code_challenge_method": "S256"}))
+            page = br.get(r.header("Location")).body.decode()
+            r = br.post("/login", {"tx": field(page, "tx"),
+                                   "csrf": field(page, "csrf"),
+                                   "username": uid, "password": PW})
+            results[cert] = (r, v)
+        # the proofed device: in, and named in the tokens
+        r, v = results["good"]
+        self.assertEqual(r.status, 303, r.body)
+        code = urllib.parse.parse_qs(urllib.parse.urlparse(
+            r.header("Location")).query)["code"][0]
+        t = self.b.request(
+            "POST", "/token", body=urllib.parse.urlencode({
+                "grant_type": "authorization_code", "code": code,
+                "redirect_uri": RP_CB, "code_verifier": v}),
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "Authorization": basic("rp-dev", secret)})
+        self.assertEqual(t.status, 200, t.body)
+        at = jwt_parts(t.json()["access_token"])[1]
+        self.assertEqual(at["device"], "pc-001")
+        self.assertIs(at["device_proofed"], True)
+        self.assertIn(at["device_compliance"], ("compliant", "unknown"))
+        # the certificate whose serial does not match the inventory is no
+        # identified device: the rule for unproofed devices refuses it
+        r, v = results["bad"]
+        self.assertEqual(r.status, 403, r.body)
+        self.assertIn(b"SKM-5001", r.body)
+        d = [a for a in self.b.audit_lines()
+             if a["event"] == "policy.decision" and a.get("uid") == uid]
+        self.assertEqual(d[-1]["rule"], "unproofed-devices")
 
     # -- acceptance ------------------------------------------------------------------
 

@@ -194,11 +194,18 @@ class RiskTest(unittest.TestCase):
             cls.pki = os.path.join(d, "pki")
             wa_cli("pki", cls.pki)
             aaguid = wa_cli("aaguid")
+            # identity proofing: a second authenticator needs a record
+            pk = os.path.join(d, "proofing.key")
+            with open(pk, "w") as f:
+                f.write(base64.urlsafe_b64encode(secrets.token_bytes(32))
+                        .rstrip(b"=").decode() + "\n")
+            os.chmod(pk, 0o600)
             cls.b = Broker(os.path.join(d, "broker"), cls.slapd.env_lines(),
                            extra={"policy_file": os.path.join(d, "policy"),
                                   "webauthn_roots_dir":
                                   os.path.join(cls.pki, "roots"),
                                   "webauthn_aaguids": aaguid,
+                                  "proofing_key_file": pk,
                                   "ssf_transmitters_file":
                                   os.path.join(d, "transmitters.json"),
                                   "ssf_receivers_file":
@@ -420,7 +427,14 @@ class RiskTest(unittest.TestCase):
         self.assertIn('error="insufficient_user_authentication"', www)
         self.assertIn('acr_values="urn:sekimori:acr:aal3"', www)
         # a hardware key, attested under the configured root, registered
-        # from the account page of the AAL2 session
+        # from the account page of the AAL2 session; a second
+        # authenticator needs identity proofing first (the officer's
+        # record, here made by the operator)
+        self.b.ctl("proofing", "add", uid, "--ial", "2", "--method",
+                   "in_person", "--name", "Staff Member", "--evidence-type",
+                   "passport", "--issuer", "MOFA", "--country", "JP",
+                   "--valid-until", "2033-01-01", input="RK%08d\n" %
+                   secrets.randbelow(10 ** 8))
         store = os.path.join(self.tmp.path, "hwk-%s.json" % uid)
         page = br.get("/account").body.decode()
         csrf = field(page, "csrf")

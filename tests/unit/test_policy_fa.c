@@ -149,6 +149,41 @@ test_risk_at_least(void **state)
 }
 
 static void
+test_require_ial_denies_below(void **state)
+{
+	static const char text[] =
+	    "[rule payroll]\nmatch.client = payroll\nrequire.ial = ial2\n"
+	    "\n[rule unproofed-devices]\nmatch.client = payroll\n"
+	    "match.device_proofed = no\nrequire.level = aal2\n";
+	struct idp_policy_ctx c;
+	struct idp_policy_decision d;
+	idp_policy *p = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(idp_policy_parse((const uint8_t *)text, strlen(text),
+	    "t", &p, err, sizeof(err)), 0);
+	ctx_init(&c);
+	c.client_id = "payroll";
+	c.device_proofed = 1;
+	c.ial = 1;
+	assert_int_equal(eval(p, &c, &d), IDP_POLICY_DENY);
+	assert_string_equal(d.rule, "payroll");
+	assert_non_null(strstr(d.reason, "IAL2"));
+	c.ial = 2;
+	assert_int_equal(eval(p, &c, &d), IDP_POLICY_ALLOW);
+	/* an unproofed device (or none): step up, per the second rule */
+	c.device_proofed = 0;
+	assert_int_equal(eval(p, &c, &d), IDP_POLICY_STEP_UP);
+	assert_string_equal(d.rule, "unproofed-devices");
+	c.device_proofed = -1;
+	assert_int_equal(eval(p, &c, &d), IDP_POLICY_STEP_UP);
+	c.client_id = "other";
+	assert_int_equal(eval(p, &c, &d), IDP_POLICY_ALLOW);
+	idp_policy_free(&p);
+}
+
+static void
 expect_parse_error(const char *text, const char *want)
 {
 	idp_policy *p = NULL;
@@ -178,6 +213,9 @@ static void test_bad_device_rejected(void **s) { (void)s;
 static void test_deny_no_rejected(void **s) { (void)s;
 	expect_parse_error("[rule x]\nmatch.risk = high\ndeny = no\n",
 	    "t:3: deny takes only yes"); }
+static void test_bad_ial_rejected(void **s) { (void)s;
+	expect_parse_error("[rule x]\nrequire.ial = ial4\n",
+	    "t:2: require.ial"); }
 static void test_bad_host_rejected(void **s) { (void)s;
 	expect_parse_error("[rule x]\nmatch.host = a/b\ndeny = yes\n",
 	    "t:2: bad host"); }
@@ -197,6 +235,8 @@ main(void)
 		cmocka_unit_test(test_bad_device_rejected),
 		cmocka_unit_test(test_deny_no_rejected),
 		cmocka_unit_test(test_bad_host_rejected),
+		cmocka_unit_test(test_require_ial_denies_below),
+		cmocka_unit_test(test_bad_ial_rejected),
 	};
 
 	if (cm_init() != 0)
