@@ -7,6 +7,7 @@ Medians per (scenario, implementation) over rounds, taken column-wise (req/s,
 p50, p99, CPU); peak RSS is the maximum over rounds.  NOTES_MD (hand-written
 analysis: profiles, suggestions) is appended verbatim."""
 import json
+import os
 import statistics
 import sys
 from collections import OrderedDict
@@ -274,6 +275,15 @@ for scen, title in (("pkjwt", "client_credentials with private_key_jwt "
                      "/forward-auth` with a bearer token")):
     w("### " + title)
     w("")
+    if scen == "forward_auth" and groups(scen):
+        w("A user's access token (from a password login), headers "
+          "`X-Forwarded-Host: app.example.test`, `X-Original-URI: "
+          "/reports/1`, from loopback (a trusted proxy). The probe before the "
+          "runs answered **%s** (`%s`); non-2xx decisions are counted in the "
+          "last column." % (M.get("forward_auth_probe"),
+                            (M.get("forward_auth_probe_body") or "")[:120]
+                            .replace("|", "/")))
+        w("")
     if scen == "forward_auth" and not groups(scen):
         w("Skipped: `GET /forward-auth` with a valid bearer token answered "
           "%s — the endpoint does not exist in this build." %
@@ -406,6 +416,38 @@ if sc:
             f(a and a["p99"], 1), f(a and a["cpu"]), f(a and a["slapd"]),
             f(b and b["rps"]), f(b and b["p99"], 1),
             "%s (+%s)" % (f(b["cpu"]), f(b["slapd"])) if b else "–"))
+    w("")
+
+# before/after: the same scenarios from an earlier run (BENCH_BEFORE=path
+# to its results.json), e.g. the commit before an optimisation
+bpath = os.environ.get("BENCH_BEFORE")
+if bpath and os.path.exists(bpath):
+    B = json.load(open(bpath))
+    bg = OrderedDict()
+    for r in B["rows"]:
+        bg.setdefault((r["scen"], r["impl"]), []).append(r)
+    w("## Before / after: `%s` (%s) → `%s` (this run)" % (
+        B["meta"].get("git"), B["meta"].get("started"), M.get("git")))
+    w("")
+    w("Same harness and parameters; earlier run's raw output: `%s`. "
+      "Medians; CPU = brokerd + key process, *+slapd* separately." %
+      os.path.relpath(os.path.dirname(os.path.abspath(bpath)),
+                      os.path.dirname(os.path.abspath(out_path))))
+    w("")
+    w("| scenario | server | req/s before → after | p99 ms before → after "
+      "| CPU µs/req before → after | +slapd µs before → after |")
+    w("|---|---|---|---|---|---|")
+    for (sc, im), brs in bg.items():
+        if not im.startswith("sekimori") or sc.startswith(("scale", "whatif")):
+            continue
+        ars = [r for r in rows if r["scen"] == sc and r["impl"] == im]
+        if not ars:
+            continue
+        a, b = agg(ars), agg(brs)
+        w("| %s | %s | %s → **%s** | %s → **%s** | %s → **%s** | %s → %s |"
+          % (sc, im, f(b["rps"]), f(a["rps"]), f(b["p99"], 1),
+             f(a["p99"], 1), f(b["cpu"]), f(a["cpu"]), f(b["slapd"]),
+             f(a["slapd"])))
     w("")
 
 wi = groups("whatif_cc")

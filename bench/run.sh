@@ -11,7 +11,9 @@
 # (default build-bench), build bench/out/bin/*, copy ../shared/bench to a
 # temp dir (the peers' scripts write next to themselves), run bench.py,
 # then report.py writes bench/RESULTS.md.  Raw output: bench/out/ (ignored
-# by git).  See bench.py for the BENCH_* knobs.
+# by git).  See bench.py for the BENCH_* knobs; BENCH_REV=<rev> benchmarks
+# a commit instead of the working tree; BENCH_BEFORE=<an earlier run's
+# results.json> adds a before/after table to RESULTS.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)

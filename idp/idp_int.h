@@ -193,6 +193,8 @@ void	idp_redirect(struct brk_req *r, const char *url);
 /* Set-Cookie for a __Host- cookie (Secure; HttpOnly; Path=/; SameSite). */
 int	idp_set_cookie(struct brk_req *r, const char *name, const char *value,
 	    long max_age, const char *samesite);
+/* 1 when the amr array names this method. */
+int	idp_amr_has(const json_t *amr, const char *name);
 /* CSP allowing a form on this page to end at the client's origin. */
 int	idp_csp_form_target(struct brk_req *r, const char *redirect_uri);
 /* OAuth JSON error with our catalogue code. */

@@ -26,18 +26,6 @@
 #include "assurance.h"
 #include "proofing/proofing.h"
 
-static int
-amr_has(const json_t *amr, const char *name)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(amr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-			return 1;
-	return 0;
-}
-
 int
 idp_proofing_ok(struct idp *idp, const char *uid, const char *level)
 {
@@ -439,7 +427,7 @@ officer_session(struct idp *idp, struct brk_req *r, struct idp_session *s,
 		return -1;
 	}
 	member = rc == 0;
-	e = idp_proofing_officer_ok(member, s->aal, amr_has(s->amr, "hwk"),
+	e = idp_proofing_officer_ok(member, s->aal, idp_amr_has(s->amr, "hwk"),
 	    s->uid, subject);
 	if (e == CM_E_OK)
 		return 0;

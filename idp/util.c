@@ -241,3 +241,15 @@ idp_csp_form_target(struct brk_req *r, const char *uri)
 	    origin[0] ? " " : "", origin);
 	return brk_resp_header(r, "Content-Security-Policy", csp);
 }
+
+int
+idp_amr_has(const json_t *amr, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(amr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+			return 1;
+	return 0;
+}

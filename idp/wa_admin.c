@@ -39,18 +39,6 @@ idp_is_admin(struct idp *idp, const char *uid)
 	return r == CM_ERR_NOTFOUND ? 0 : -1;
 }
 
-static int
-amr_has(const json_t *amr, const char *name)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(amr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-			return 1;
-	return 0;
-}
-
 int
 idp_wa_admin_floor(struct idp *idp, struct brk_req *r, const char *uid,
     const char *client_id, int aal, const json_t *amr,
@@ -64,7 +52,7 @@ idp_wa_admin_floor(struct idp *idp, struct brk_req *r, const char *uid,
 		return 0;
 	if ((admin = idp_is_admin(idp, uid)) < 0)
 		return CM_ERR_UNAVAIL;
-	if (!admin || (aal >= IDP_AAL3 && amr_has(amr, "hwk")))
+	if (!admin || (aal >= IDP_AAL3 && idp_amr_has(amr, "hwk")))
 		return 0;
 	if (client_id != NULL && strcmp(client_id, "sekimori-account") == 0) {
 		if ((hw = idp_wa_count(idp, uid, 1)) < 0)
@@ -220,7 +208,7 @@ admin_session(struct idp *idp, struct brk_req *r, struct idp_session *s,
 		brk_resp_error(r, CM_E_WA_ADMIN_ONLY, NULL);
 		return -1;
 	}
-	if (s->aal >= IDP_AAL3 && amr_has(s->amr, "hwk"))
+	if (s->aal >= IDP_AAL3 && idp_amr_has(s->amr, "hwk"))
 		return 0;
 	if (cm_audit_emit(brk_req_id(r), "admin.step_up_required",
 	    "{s:s, s:i}", "uid", s->uid, "aal", s->aal) != 0) {

@@ -226,6 +226,18 @@ idp_wa_suspend(struct idp *idp, const char *rid, struct dir_wa_cred *c,
 	    "reason", reason, "aaguid", c->aaguid, "sessions_ended",
 	    (json_int_t)gone) != 0)
 		return CM_ERR_IO;
+	/* tell the receivers (PEPs, the SIEM): CAEP credential-change */
+	{
+		json_t *sub = json_pack("{s:s, s:s, s:s}", "format", "iss_sub",
+		    "iss", idp->issuer, "sub", c->uid);
+		json_t *f = json_pack("{s:s, s:s, s:s, s:s?}", "credential_type",
+		    "fido2-roaming", "change_type", "revoke", "reason_admin",
+		    reason, "fido2_aaguid", c->aaguid);
+
+		idp_ssf_emit(idp, rid, "credential-change", sub, f);
+		json_decref(sub);
+		json_decref(f);
+	}
 	return 0;
 }
 
@@ -929,18 +941,6 @@ account_ok(struct idp *idp, const char *uid)
 	return r;
 }
 
-static int
-amr_has(const json_t *amr, const char *name)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(amr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-			return 1;
-	return 0;
-}
-
 /* POST /login/webauthn (GET: the stage page). */
 void
 idp_h_login_webauthn(struct brk_app *app, struct brk_req *r, void *ctx)
@@ -1147,7 +1147,7 @@ idp_h_login_webauthn(struct brk_app *app, struct brk_req *r, void *ctx)
 		}
 		if (d.effect != IDP_POLICY_ALLOW &&
 		    ((int)d.level > (int)aal.aal || (d.level >= IDP_AAL3 &&
-		    !amr_has(amr, "hwk")))) {
+		    !idp_amr_has(amr, "hwk")))) {
 			wa_refuse(app, r, tx, txo, l, c->uid,
 			    d.level >= IDP_AAL3 ? CM_E_HWK_REQUIRED :
 			    CM_E_MFA_REQUIRED, d.reason);

@@ -28,6 +28,11 @@ if basic and #basic > 0 then wrk.headers["Authorization"] = "Basic " .. b64(basi
 local bearer = os.getenv("WRK_BEARER")
 if bearer and #bearer > 0 then wrk.headers["Authorization"] = "Bearer " .. bearer end
 if os.getenv("WRK_CLOSE") == "1" then wrk.headers["Connection"] = "close" end
+-- WRK_HEADERS: extra headers, "Name: value|Name2: value2"
+for h in string.gmatch(os.getenv("WRK_HEADERS") or "", "[^|]+") do
+  local k, v = h:match("^%s*([^:]+):%s*(.*)$")
+  if k then wrk.headers[k] = v end
+end
 
 function done(summary, latency, requests)
   local s = summary

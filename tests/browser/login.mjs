@@ -330,13 +330,14 @@ try {
   await page.screenshot({ path: join(OUT, 'login-en.png'), fullPage: true });
 
   // 3. keyboard only: the username field has the focus (autofocus); Tab
-  //    goes username -> password -> submit -> language link
+  //    goes username -> password -> submit -> passkey -> language link
   step = 'tab order (en)';
   facts.tab_order.en = await tabOrder(page, 4);
   const order = facts.tab_order.en.map((f) => f.id || f.tag);
   check(JSON.stringify(order.slice(0, 3)) === '["username","password","button"]',
     'tab order', order);
-  check(order[3] === 'a', 'language link after the button', order);
+  check(order[3] === 'passkey', 'the passkey button after submit', order);
+  check(order[4] === 'a', 'language link after the buttons', order);
   for (const f of facts.tab_order.en.slice(1)) {
     check(f.focus_visible && f.outline_style !== 'none' && f.outline_width >= 2,
       'visible focus ring after Tab', f);
@@ -344,7 +345,7 @@ try {
 
   // 4. a wrong password: role=alert with the SKM- code and the request id
   step = 'wrong password';
-  for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+Tab');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+Tab');
   check((await focused(page)).id === 'username', 'Shift+Tab back to username');
   await page.keyboard.type(env('SKM_USERNAME'));
   await page.keyboard.press('Tab');

@@ -124,7 +124,8 @@ class Upstream:
             def log_message(self, *a):
                 pass
 
-        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
         self.port = self.srv.server_address[1]
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
@@ -599,6 +600,41 @@ class RiskTest(unittest.TestCase):
         self.assertEqual(rep[-1]["rule"], "new-network-watch")
 
     # -- transmitter ---------------------------------------------------------
+
+    def test_clone_suspension_emits_credential_change(self):
+        """A key suspended as a possible clone is announced to the
+        receivers: CAEP credential-change, change_type revoke."""
+        uid, _ = self.user()
+        br, _ = self.login(uid)
+        store = os.path.join(self.tmp.path, "clone-%s.json" % uid)
+        csrf = field(br.get("/account").body.decode(), "csrf")
+        r = br.post("/webauthn/register/options", {"csrf": csrf,
+                                                   "kind": "key"})
+        cred = wa_cli("create", store, self.b.issuer, "--att", "none",
+                      input=r.body.decode())
+        r = br.post("/account/webauthn", {"csrf": csrf, "action": "register",
+                                          "kind": "key", "credential": cred,
+                                          "label": "k"})
+        self.assertEqual(r.status, 303, r.body)
+        before = len(self.sink.sets)
+        for counter, status in (("5", 303), ("3", 401)):
+            b2 = Browser(self.b)
+            r, v = self.authorize(b2)
+            r = self.password(b2, r.header("Location"), uid)
+            html = b2.get(r.header("Location")).body.decode()
+            tx, c2 = field(html, "tx"), field(html, "csrf")
+            r = b2.post("/webauthn/login/options", {"tx": tx, "csrf": c2})
+            a = wa_cli("get", store, self.b.issuer, "--counter", counter,
+                       input=r.body.decode())
+            r = b2.post("/login/webauthn", {"tx": tx, "csrf": c2,
+                                            "credential": a})
+            self.assertEqual(r.status, status, r.body)
+        sets = [jwt_parts(t)[1] for ct, t in self.sink.sets[before:]]
+        cc = [c for c in sets if CAEP + "credential-change" in c["events"]]
+        self.assertEqual(len(cc), 1, sets)
+        ev = cc[0]["events"][CAEP + "credential-change"]
+        self.assertEqual(ev["change_type"], "revoke")
+        self.assertEqual(cc[0]["sub_id"]["sub"], uid)
 
     def test_logout_emits_session_revoked(self):
         uid, _ = self.user()
