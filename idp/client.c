@@ -21,6 +21,8 @@
 
 #include <sodium.h>
 
+#include <pthread.h>
+
 #include "idp_int.h"
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -120,8 +122,159 @@ from_rpa(struct idp *idp, const char *client_id, struct idp_client **out)
 	return 0;
 }
 
+/*
+ * The client cache: every token, introspection and forward-auth request
+ * names a client, and reading it from the directory costs a round trip
+ * and ~110 µs of slapd CPU (bench/RESULTS.md).  Entries live
+ * client_cache_ttl seconds (bounded staleness: a client or an RPA owner
+ * disabled elsewhere is refused within that time); a fixed number of
+ * slots, no negative entries (unknown ids cannot fill it).
+ */
+#define IDP_CLIENT_CACHE_SLOTS	256
+
+struct idp_client_cache {
+	pthread_mutex_t	 mu;
+	struct {
+		struct idp_client	*c;
+		int64_t			 expires;
+	}		 slot[IDP_CLIENT_CACHE_SLOTS];
+};
+
+static char **
+strv_dup_n(char **v, size_t n)
+{
+	return strv_dup(v, n);
+}
+
+static struct idp_client *
+client_dup(const struct idp_client *c)
+{
+	struct idp_client *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->client_id = sdup(c->client_id);
+	d->name = sdup(c->name);
+	d->redirect_uris = strv_dup_n(c->redirect_uris, c->nredirect_uris);
+	d->nredirect_uris = c->nredirect_uris;
+	d->grant_types = strv_dup_n(c->grant_types, c->ngrant_types);
+	d->ngrant_types = c->ngrant_types;
+	d->scopes = strv_dup_n(c->scopes, c->nscopes);
+	d->nscopes = c->nscopes;
+	d->auth_method = sdup(c->auth_method);
+	d->secret_hash = sdup(c->secret_hash);
+	d->jwks = sdup(c->jwks);
+	d->backchannel_logout_uri = sdup(c->backchannel_logout_uri);
+	d->rpa_owner = sdup(c->rpa_owner);
+	d->is_rpa = c->is_rpa;
+	d->active = c->active;
+	if (d->client_id == NULL || d->redirect_uris == NULL ||
+	    d->grant_types == NULL || d->scopes == NULL ||
+	    d->auth_method == NULL ||
+	    (c->secret_hash != NULL && d->secret_hash == NULL) ||
+	    (c->jwks != NULL && d->jwks == NULL)) {
+		idp_client_free(&d);
+		return NULL;
+	}
+	return d;
+}
+
+static size_t
+slot_of(const char *id)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a: spread, not security */
+
+	while (*id != '\0')
+		h = (h ^ (uint8_t)*id++) * 16777619u;
+	return h % IDP_CLIENT_CACHE_SLOTS;
+}
+
+int
+idp_client_cache_init(struct idp *idp)
+{
+	struct idp_client_cache *cc;
+
+	if (idp->cfg->client_cache_ttl == 0)
+		return 0;
+	if ((cc = calloc(1, sizeof(*cc))) == NULL)
+		return CM_ERR_NOMEM;
+	pthread_mutex_init(&cc->mu, NULL);
+	idp->clients = cc;
+	return 0;
+}
+
+void
+idp_client_cache_free(struct idp *idp)
+{
+	struct idp_client_cache *cc = idp->clients;
+	size_t i;
+
+	if (cc == NULL)
+		return;
+	for (i = 0; i < IDP_CLIENT_CACHE_SLOTS; i++)
+		idp_client_free(&cc->slot[i].c);
+	pthread_mutex_destroy(&cc->mu);
+	free(cc);
+	idp->clients = NULL;
+}
+
+static struct idp_client *
+cache_get(struct idp *idp, const char *id)
+{
+	struct idp_client_cache *cc = idp->clients;
+	struct idp_client *c = NULL;
+	size_t i;
+
+	if (cc == NULL)
+		return NULL;
+	i = slot_of(id);
+	pthread_mutex_lock(&cc->mu);
+	if (cc->slot[i].c != NULL && cc->slot[i].expires > cm_time() &&
+	    strcmp(cc->slot[i].c->client_id, id) == 0)
+		c = client_dup(cc->slot[i].c);
+	pthread_mutex_unlock(&cc->mu);
+	return c;
+}
+
+static void
+cache_put(struct idp *idp, const struct idp_client *c)
+{
+	struct idp_client_cache *cc = idp->clients;
+	struct idp_client *d;
+	size_t i;
+
+	if (cc == NULL || (d = client_dup(c)) == NULL)
+		return;
+	i = slot_of(c->client_id);
+	pthread_mutex_lock(&cc->mu);
+	idp_client_free(&cc->slot[i].c);
+	cc->slot[i].c = d;
+	cc->slot[i].expires = cm_time() + idp->cfg->client_cache_ttl;
+	pthread_mutex_unlock(&cc->mu);
+}
+
+static int
+client_load_dir(struct idp *idp, const char *client_id,
+    struct idp_client **out);
+
 int
 idp_client_load(struct idp *idp, const char *client_id,
+    struct idp_client **out)
+{
+	int r;
+
+	*out = NULL;
+	if (client_id == NULL || dir_name_check(client_id) != 0)
+		return CM_ERR_NOTFOUND;
+	if ((*out = cache_get(idp, client_id)) != NULL)
+		return 0;
+	if ((r = client_load_dir(idp, client_id, out)) == 0)
+		cache_put(idp, *out);
+	return r;
+}
+
+static int
+client_load_dir(struct idp *idp, const char *client_id,
     struct idp_client **out)
 {
 	struct dir_client *d = NULL;

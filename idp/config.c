@@ -25,6 +25,7 @@ idp_config_defaults(struct idp_config *c)
 	c->session_max[3] = 12 * 3600;
 	c->session_idle[3] = 15 * 60;
 	c->backchannel_logout = 1;
+	c->client_cache_ttl = 5;
 	strlcpy(c->admin_group, "administrators", sizeof(c->admin_group));
 	strlcpy(c->prf_officer_group, "proofing-officers",
 	    sizeof(c->prf_officer_group));
@@ -77,6 +78,8 @@ static const struct {
 	{ "refresh_token_lifetime", offsetof(struct idp_config, refresh_ttl),
 	    60, IDP_REFRESH_TTL_MAX },
 	{ "login_timeout", offsetof(struct idp_config, login_ttl), 60, 3600 },
+	{ "client_cache_ttl", offsetof(struct idp_config, client_cache_ttl),
+	    0, 60 },
 	{ "client_assertion_max_age",
 	    offsetof(struct idp_config, assertion_max_age), 30, 3600 },
 	{ "session_idle_aal1", offsetof(struct idp_config, session_idle[1]),

@@ -187,21 +187,11 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 	strlcpy(idp->issuer, app->cfg->issuer, sizeof(idp->issuer));
 	snprintf(idp->token_endpoint, sizeof(idp->token_endpoint), "%s/token",
 	    idp->issuer);
-	if ((r = idp_mfa_init(idp)) != 0) {
-		free(idp);
-		return r;
-	}
-	if ((r = idp_ssf_init(idp)) != 0) {
-		idp_mfa_free(idp);
-		free(idp);
-		return r;
-	}
-	if ((r = idp_wa_init(idp)) != 0) {
-		idp_ssf_free(idp);
-		idp_mfa_free(idp);
-		free(idp);
-		return r;
-	}
+	/* each part's _free accepts what was never set up: one way out */
+	if ((r = idp_mfa_init(idp)) != 0 || (r = idp_ssf_init(idp)) != 0 ||
+	    (r = idp_client_cache_init(idp)) != 0 ||
+	    (r = idp_wa_init(idp)) != 0)
+		goto fail;
 	if ((r = brk_route_add(app, BRK_M_GET,
 	    "/.well-known/openid-configuration", 0, h_discovery, idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET, "/jwks.json", 0, h_jwks,
@@ -252,15 +242,13 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 	    idp)) != 0 ||
 	    (r = brk_route_add(app, BRK_M_GET | BRK_M_POST, "/logout",
 	    BRK_ROUTE_HTML, idp_h_logout, idp)) != 0 ||
-	    (r = brk_ready_add(app, "keys", ready_keys, idp)) != 0) {
-		idp_wa_free(idp);
-		idp_ssf_free(idp);
-		idp_mfa_free(idp);
-		free(idp);
-		return r;
-	}
+	    (r = brk_ready_add(app, "keys", ready_keys, idp)) != 0)
+		goto fail;
 	*out = idp;
 	return 0;
+ fail:
+	idp_free(&idp);
+	return r;
 }
 
 void
@@ -269,6 +257,7 @@ idp_free(struct idp **p)
 	if (p == NULL || *p == NULL)
 		return;
 	idp_wa_free(*p);
+	idp_client_cache_free(*p);
 	idp_ssf_free(*p);
 	idp_mfa_free(*p);
 	free(*p);

@@ -40,6 +40,7 @@ struct idp_config {
 	unsigned	session_idle[4];	/* [aal] session_idle_aalN */
 	unsigned	session_max[4];		/* [aal] session_max_aalN */
 	int		backchannel_logout;	/* backchannel_logout */
+	unsigned	client_cache_ttl;	/* client_cache_ttl, s */
 	char		kek_file[1024];		/* kek_file (TOTP secrets) */
 	char		policy_file[1024];	/* policy_file */
 	char		ssf_transmitters_file[1024];	/* PDPs we trust */

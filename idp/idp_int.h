@@ -17,6 +17,7 @@ struct idp {
 	struct idp_mfa		*mfa;
 	struct idp_wa		*wa;		/* webauthn.c */
 	struct idp_ssf		*ssf;
+	struct idp_client_cache	*clients;	/* client.c; NULL: no cache */
 };
 
 /* mfa.c */
@@ -230,6 +231,8 @@ struct idp_client {
 };
 int	idp_client_load(struct idp *idp, const char *client_id,
 	    struct idp_client **out) CM_WUR;
+int	idp_client_cache_init(struct idp *idp) CM_WUR;
+void	idp_client_cache_free(struct idp *idp);
 void	idp_client_free(struct idp_client **c);
 int	idp_client_redirect_ok(const struct idp_client *c, const char *uri);
 int	idp_client_grant_ok(const struct idp_client *c, const char *grant);

@@ -124,8 +124,14 @@ build_rp(struct idp *idp, const wa_mds_t *mds, wa_rp_t **out)
 		return CM_ERR_NOMEM;
 	if ((r = wa_rp_set_id(rp, w->rp_id)) != 0 ||
 	    (r = wa_rp_add_origin(rp, w->origin)) != 0) {
-		cm_err(NULL, "webauthn.config", "{s:s, s:s, s:s}", "rp_id",
-		    w->rp_id, "origin", w->origin, "error", wa_strerror(r));
+		cm_err(NULL, "webauthn.config", "{s:s, s:s, s:s, s:s}", "rp_id",
+		    w->rp_id, "origin", w->origin, "error", wa_strerror(r),
+		    "hint", "WebAuthn needs an https origin (or http://localhost)"
+		    " and a domain as RP ID: set webauthn_origin and "
+		    "webauthn_rp_id");
+		fprintf(stderr, "brokerd: WebAuthn: origin %s / RP ID %s: %s "
+		    "(set webauthn_origin and webauthn_rp_id)\n", w->origin,
+		    w->rp_id, wa_strerror(r));
 		goto fail;
 	}
 	if (idp->cfg->wa_roots_dir[0] != '\0' &&
