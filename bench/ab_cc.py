@@ -2,9 +2,16 @@
 figures in the closing note, where a full make bench takes too long):
 client_credentials (client_secret_basic, keep-alive), plain HTTP
 on loopback, wrk -t2 -c32 -d10s, N rounds; brokerd and slapd CPU per
-request from /proc.  usage: BUILD=/abs/build python3 /tmp/ab.py LABEL"""
+request from /proc (brokerd with its key process, and slapd).
+
+  BUILD=build python3 bench/ab_cc.py after
+  AB_ROOT=/path/to/old/checkout BUILD=/path/to/old/checkout/build \\
+      python3 bench/ab_cc.py before
+"""
 import base64, json, os, re, subprocess, sys, tempfile, time
-sys.path.insert(0, os.environ.get("AB_ROOT", "/work/main") + "/tests/integration")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.environ.get("AB_ROOT", os.path.join(HERE, "..")))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 os.environ.setdefault("BUILD", "build")
 from harness import Broker, TempDir
 from ldap_harness import Slapd
@@ -45,7 +52,7 @@ try:
     for rnd in range(5):
         c0, s0 = tree_cpu(b.proc.pid), cpu(spid)
         out = subprocess.run(["wrk", "-t2", "-c32", "-d10s", "--latency",
-                              "-s", "/work/main/bench/wrk/post.lua",
+                              "-s", os.path.join(HERE, "wrk", "post.lua"),
                               "http://127.0.0.1:%d/token" % b.port],
                              env=env, stdout=subprocess.PIPE, text=True).stdout
         c1, s1 = tree_cpu(b.proc.pid), cpu(spid)
