@@ -80,4 +80,5 @@ make -C "$HERE" --no-print-directory BUILD="$BUILD" TOP="$SRC" \
 
 python3 "$HERE/bench.py" "$OUT" "$PEERS" 2>&1 | tee "$OUT/bench.log"
 python3 "$HERE/report.py" "$OUT/results.json" "$HERE/RESULTS.md" "$HERE/notes.md"
+"$HERE/sign.sh" "$SRC/$BUILD" >> "$HERE/RESULTS.md"
 echo "bench: wrote $HERE/RESULTS.md (raw output in $OUT/)"
