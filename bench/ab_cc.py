@@ -7,6 +7,8 @@ request from /proc (brokerd with its key process, and slapd).
   BUILD=build python3 bench/ab_cc.py after
   AB_ROOT=/path/to/old/checkout BUILD=/path/to/old/checkout/build \\
       python3 bench/ab_cc.py before
+  python3 bench/ab_cc.py t64 threads=64    # extra brokerd settings
+  AB_ROUNDS=3 AB_CONNS=64 python3 bench/ab_cc.py c64
 """
 import base64, json, os, re, subprocess, sys, tempfile, time
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,12 +36,15 @@ def slapd_pid(s):
     return int(open(os.path.join(s.dir, "slapd.pid")).read().strip())
 
 label = sys.argv[1]
+ROUNDS = int(os.environ.get("AB_ROUNDS", "5"))
+CONNS = os.environ.get("AB_CONNS", "32")
+EXTRA = dict(a.split("=", 1) for a in sys.argv[2:])
 tmp = TempDir(prefix="skm-ab-")
 s = Slapd(tmp.path)
 s.start()
 b = Broker(os.path.join(tmp.path, "b"), s.env_lines(), tls=False,
            extra={"log_level": "warn", "webauthn_rp_id": "localhost",
-                  "webauthn_origin": "http://localhost"})
+                  "webauthn_origin": "http://localhost", **EXTRA})
 try:
     b.start()
     sec = json.loads(b.ctl("--json", "client", "add", "svc", "--grant",
@@ -49,9 +54,9 @@ try:
                WRK_BASIC="svc:" + sec)
     spid = slapd_pid(s)
     res = []
-    for rnd in range(5):
+    for rnd in range(ROUNDS):
         c0, s0 = tree_cpu(b.proc.pid), cpu(spid)
-        out = subprocess.run(["wrk", "-t2", "-c32", "-d10s", "--latency",
+        out = subprocess.run(["wrk", "-t2", "-c" + CONNS, "-d10s", "--latency",
                               "-s", os.path.join(HERE, "wrk", "post.lua"),
                               "http://127.0.0.1:%d/token" % b.port],
                              env=env, stdout=subprocess.PIPE, text=True).stdout

@@ -76,15 +76,32 @@ have_fd_under(const char *dir)
 	return found;
 }
 
+/* A PEP verifier for ES256 tokens from ISS to AUD, trusting jwks. */
+static pep_verifier *
+es256_verifier(const char *jwks)
+{
+	static const char *const algs[] = { "ES256" };
+	struct pep_config cfg;
+	pep_verifier *v = NULL;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.issuer = ISS;
+	cfg.audience = AUD;
+	cfg.algs = algs;
+	cfg.nalgs = 1;
+	assert_int_equal(pep_verifier_new(&cfg, &v), PEP_OK);
+	assert_int_equal(pep_verifier_set_jwks(v, (const uint8_t *)jwks,
+	    strlen(jwks)), PEP_OK);
+	return v;
+}
+
 static void
 test_tok_keyproc_sign_and_verify(void **state)
 {
-	static const char *const algs[] = { "ES256" };
 	char dir[128], kid[64], cur[TOK_KID_MAX_LEN + 1], *jwks = NULL;
 	char *tok = NULL;
 	tok_signer *s = NULL;
 	pep_verifier *v = NULL;
-	struct pep_config cfg;
 	enum tok_alg alg;
 	json_t *c, *out = NULL;
 
@@ -103,14 +120,7 @@ test_tok_keyproc_sign_and_verify(void **state)
 	assert_non_null(strstr(jwks, kid));
 	assert_null(strstr(jwks, "\"d\""));	/* public parts only */
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.issuer = ISS;
-	cfg.audience = AUD;
-	cfg.algs = algs;
-	cfg.nalgs = 1;
-	assert_int_equal(pep_verifier_new(&cfg, &v), PEP_OK);
-	assert_int_equal(pep_verifier_set_jwks(v, (const uint8_t *)jwks,
-	    strlen(jwks)), PEP_OK);
+	v = es256_verifier(jwks);
 	assert_int_equal(pep_verify(v, tok, strlen(tok), T0 + 1, &out),
 	    PEP_OK);
 	assert_true(json_equal(out, c));
@@ -226,42 +236,116 @@ test_tok_keyproc_reload_sees_rotation(void **state)
 	tok_signer_free(&s);
 }
 
+struct signer_arg {
+	tok_signer	*s;
+	pep_verifier	*v;
+	int		 id;
+	int		 bad;
+};
+
+/*
+ * Each thread signs its own claims and checks that the token it got back
+ * carries them under a valid signature: a reply crossing to another
+ * caller's lane would fail here.
+ */
 static void *
 sign_thread(void *arg)
 {
-	tok_signer *s = arg;
-	uint8_t sig[TOK_SIG_MAX_LEN];
-	size_t siglen;
-	intptr_t bad = 0;
+	struct signer_arg *a = arg;
+	char sub[32], *tok;
+	json_t *c, *out;
 	int i;
 
-	for (i = 0; i < 100; i++)
-		if (tok_signer_sign_at(s, NULL, T0, (const uint8_t *)"x.y", 3,
-		    sig, sizeof(sig), &siglen) != 0 || siglen != 64)
-			bad++;
-	return (void *)bad;
+	for (i = 0; i < 200; i++) {
+		snprintf(sub, sizeof(sub), "t%d-%d", a->id, i);
+		c = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", ISS, "aud",
+		    AUD, "sub", sub, "iat", (json_int_t)T0, "exp",
+		    (json_int_t)(T0 + 60));
+		tok = NULL;
+		out = NULL;
+		if (c == NULL || tok_jwt_sign_at(a->s, "at+jwt", c, T0,
+		    &tok) != 0 || pep_verify(a->v, tok, strlen(tok), T0 + 1,
+		    &out) != PEP_OK || !json_equal(out, c))
+			a->bad++;
+		json_decref(out);
+		json_decref(c);
+		free(tok);
+	}
+	return NULL;
 }
 
+/* More threads than lanes, so that some wait for a busy one. */
 static void
 test_tok_keyproc_concurrent_signing(void **state)
 {
-	char dir[128], kid[64];
+	char dir[128], kid[64], *jwks = NULL;
+	struct signer_arg a[24];
+	pep_verifier *v = NULL;
 	tok_signer *s = NULL;
-	pthread_t th[4];
-	void *ret;
+	pthread_t th[24];
 	int i, bad = 0;
 
 	(void)state;
 	mkstore(dir, sizeof(dir), TOK_ALG_ES256, kid, sizeof(kid));
 	assert_int_equal(tok_keyproc_start(dir, &s), 0);
-	for (i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, sign_thread, s),
-		    0);
-	for (i = 0; i < 4; i++) {
-		assert_int_equal(pthread_join(th[i], &ret), 0);
-		bad += (int)(intptr_t)ret;
+	assert_int_equal(tok_signer_jwks(s, T0, &jwks), 0);
+	v = es256_verifier(jwks);
+	for (i = 0; i < 24; i++) {
+		a[i].s = s;
+		a[i].v = v;
+		a[i].id = i;
+		a[i].bad = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, sign_thread,
+		    &a[i]), 0);
+	}
+	for (i = 0; i < 24; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		bad += a[i].bad;
 	}
 	assert_int_equal(bad, 0);
+	pep_verifier_free(&v);
+	free(jwks);
+	tok_signer_free(&s);
+}
+
+/* Every lane reaches the child, and the child's descriptors are only its
+ * lanes and the standard three (no parent end, no key file). */
+static void
+test_tok_keyproc_child_descriptors(void **state)
+{
+	char dir[128], kid[64], path[64], link[256], p[400];
+	tok_signer *s = NULL;
+	struct dirent *e;
+	pid_t child = 0;
+	DIR *d;
+	FILE *f;
+	ssize_t k;
+	int n = 0, sock = 0;
+
+	(void)state;
+	mkstore(dir, sizeof(dir), TOK_ALG_ES256, kid, sizeof(kid));
+	assert_int_equal(tok_keyproc_start(dir, &s), 0);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", getpid(),
+	    getpid());
+	assert_non_null(f = fopen(path, "r"));
+	assert_int_equal(fscanf(f, "%d", &child), 1);
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/fd", child);
+	assert_non_null(d = opendir(path));
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+		k = readlink(p, link, sizeof(link) - 1);
+		assert_true(k > 0);
+		link[k] = '\0';
+		n++;
+		if (strncmp(link, "socket:", 7) == 0)
+			sock++;
+	}
+	closedir(d);
+	assert_int_equal(sock, 16);
+	assert_int_equal(n, 16 + 3);
 	tok_signer_free(&s);
 }
 
@@ -275,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_tok_keyproc_load_errors_reported),
 		cmocka_unit_test(test_tok_keyproc_reload_sees_rotation),
 		cmocka_unit_test(test_tok_keyproc_concurrent_signing),
+		cmocka_unit_test(test_tok_keyproc_child_descriptors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
