@@ -1,7 +1,10 @@
 /* common/log.c — JSON-lines logs and the fsync'ed audit stream. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,16 @@ static enum cm_log_level log_min = CM_LOG_INFO;
  * takes the whole batch, writes it with one write(2) and one fdatasync(2),
  * and wakes everyone.  Every caller returns only when its own record is on
  * disk (or its batch failed): durability per record, one sync per batch.
+ *
+ * Waiting is on a futex, not on audit_cv: a waiter sleeps on the bit of the
+ * batch it waits for (FUTEX_WAIT_BITSET on audit_done32), without the
+ * mutex.  A finished flush wakes every waiter of its batch, which read
+ * their result lock-free and return, and exactly one waiter of the next
+ * batch, which leads it.  With a condition variable every flush woke every
+ * waiter and each re-took audit_mtx: at 32 threads that mutex was most of
+ * the futex calls on the token path (perf, bench/notes.md).  Only two
+ * batches can have waiters at once (the one in flight and the open one),
+ * so 31 bits never alias; bit 31 wakes a gathering leader.
  */
 #define AUDIT_RING	1024		/* results of recent batches */
 #define AUDIT_MAX_BATCH	(4u << 20)	/* bytes pending before callers wait */
@@ -32,17 +45,22 @@ static pthread_cond_t	 audit_cv = PTHREAD_COND_INITIALIZER;
 static int		 audit_fd = -1;
 static struct cm_buf	 audit_pending;		/* the open batch */
 static uint64_t		 audit_batch = 1;	/* id of the open batch */
-static uint64_t		 audit_done;		/* last batch flushed */
+static uint64_t		 audit_done;		/* last batch flushed (atomic) */
+static uint32_t		 audit_done32;		/* its low bits: the futex */
 static int		 audit_flushing;
-static int8_t		 audit_result[AUDIT_RING];	/* 0 ok, -1 failed */
+static int8_t		 audit_result[AUDIT_RING];	/* 0 ok, -1 failed (atomic) */
 /*
  * Gathering: when the last batch held more than one record (records are
- * arriving concurrently), the leader waits AUDIT_GATHER_US before taking
- * the batch, so that requests arriving one after another share one sync
- * (bench/RESULTS.md: ~0.96 fdatasync per token without it).  A lone
+ * arriving concurrently) and the open one holds fewer, the leader waits up
+ * to AUDIT_GATHER_US for as many records as the last batch had, so that
+ * requests arriving one after another share one sync (bench/RESULTS.md:
+ * ~0.96 fdatasync per token without it).  It stops waiting as soon as the
+ * batch is that large: a fixed wait put a floor of 300 us under every
+ * batch and capped the token endpoint near 11,600/s at 32 threads.  A lone
  * request never waits.
  */
 #define AUDIT_GATHER_US	300
+#define GATHER_BIT	(1u << 31)
 static int		 audit_gathering;
 static size_t		 audit_pending_n;	/* records in the open batch */
 static size_t		 audit_last_n;		/* records in the last one */
@@ -284,6 +302,60 @@ cm_audit_close(void)
 	pthread_mutex_unlock(&audit_mtx);
 }
 
+static uint32_t
+batch_bit(uint64_t id)
+{
+	return 1u << (id % 31);
+}
+
+static long
+futex_wake(uint32_t bits, int n)
+{
+	return syscall(SYS_futex, &audit_done32, FUTEX_WAKE_BITSET |
+	    FUTEX_PRIVATE_FLAG, n, NULL, NULL, bits);
+}
+
+/* Sleep until audit_done32 moves from seen, a wake for bits, or until
+ * (CLOCK_MONOTONIC; NULL: no limit). */
+static void
+futex_wait(uint32_t seen, uint32_t bits, const struct timespec *until)
+{
+	(void)syscall(SYS_futex, &audit_done32, FUTEX_WAIT_BITSET |
+	    FUTEX_PRIVATE_FLAG, seen, until, NULL, bits);
+}
+
+/*
+ * Called by the leader with audit_mtx held and no flush in flight: wait up
+ * to AUDIT_GATHER_US for the open batch to reach the size of the last one.
+ * Returns with audit_mtx held.
+ */
+static void
+audit_gather_locked(void)
+{
+	struct timespec until;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += AUDIT_GATHER_US * 1000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	audit_gathering = 1;
+	while (audit_pending_n < audit_last_n) {
+		uint32_t seen = audit_done32;
+		struct timespec now;
+
+		pthread_mutex_unlock(&audit_mtx);
+		futex_wait(seen, GATHER_BIT, &until);
+		pthread_mutex_lock(&audit_mtx);
+		(void)clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec &&
+		    now.tv_nsec >= until.tv_nsec))
+			break;
+	}
+	audit_gathering = 0;
+}
+
 /* Lead one flush: the open batch goes to disk.  Called and returns with
  * audit_mtx held. */
 static void
@@ -315,10 +387,30 @@ audit_flush_locked(void)
 	}
 	cm_buf_free(&b);
 	pthread_mutex_lock(&audit_mtx);
-	audit_result[id % AUDIT_RING] = r == 0 ? 0 : -1;
-	audit_done = id;
+	__atomic_store_n(&audit_result[id % AUDIT_RING], r == 0 ? 0 : -1,
+	    __ATOMIC_RELAXED);
+	__atomic_store_n(&audit_done, id, __ATOMIC_RELEASE);
+	__atomic_store_n(&audit_done32, (uint32_t)id, __ATOMIC_RELEASE);
 	audit_flushing = 0;
-	pthread_cond_broadcast(&audit_cv);
+	pthread_cond_broadcast(&audit_cv);	/* open, close, a full batch */
+	/* everyone of this batch; one of the next, to lead it */
+	(void)futex_wake(batch_bit(id), INT_MAX);
+	if (audit_pending_n > 0)
+		(void)futex_wake(batch_bit(id + 1), 1);
+}
+
+/* Our batch's result, once audit_done has reached it. */
+static int
+audit_result_of(uint64_t mine)
+{
+	uint64_t d = __atomic_load_n(&audit_done, __ATOMIC_ACQUIRE);
+
+	/* the ring outlives any batch a waiter can still be asking about
+	 * unless AUDIT_RING flushes passed while it slept: then unknown,
+	 * which fails closed */
+	return d - mine < AUDIT_RING && __atomic_load_n(
+	    &audit_result[mine % AUDIT_RING], __ATOMIC_RELAXED) == 0 ?
+	    0 : CM_ERR_IO;
 }
 
 int
@@ -364,28 +456,41 @@ cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
 	}
 	audit_pending_n++;
 	mine = audit_batch;
-	while (audit_done < mine) {
-		if (audit_flushing || audit_gathering) {
-			pthread_cond_wait(&audit_cv, &audit_mtx);
+	if (audit_gathering && audit_pending_n == audit_last_n)
+		(void)futex_wake(GATHER_BIT, 1);	/* the batch is full */
+	for (;;) {
+		uint32_t seen, bit;
+
+		if (audit_done >= mine)
+			break;
+		if (!audit_flushing && !audit_gathering) {
+			if (audit_last_n > 1 && audit_pending_n <
+			    audit_last_n && audit_batch == mine) {
+				/* lead, after letting concurrent records
+				 * join */
+				audit_gather_locked();
+				if (audit_done >= mine)
+					break;
+			}
+			audit_flush_locked();	/* lead: flush what is there */
 			continue;
 		}
-		if (audit_last_n > 1 && audit_batch == mine) {
-			/* lead, after letting concurrent records join */
-			audit_gathering = 1;
-			pthread_mutex_unlock(&audit_mtx);
-			usleep(AUDIT_GATHER_US);
-			pthread_mutex_lock(&audit_mtx);
-			audit_gathering = 0;
-			if (audit_done >= mine)
-				break;
+		/*
+		 * Someone is flushing (our batch or the one before it) or
+		 * gathering ours: sleep without the mutex until ours is done
+		 * or we are woken to lead it.
+		 */
+		seen = audit_done32;
+		bit = batch_bit(mine);
+		pthread_mutex_unlock(&audit_mtx);
+		futex_wait(seen, bit, NULL);
+		if (__atomic_load_n(&audit_done, __ATOMIC_ACQUIRE) >= mine) {
+			r = audit_result_of(mine);
+			goto out;
 		}
-		audit_flush_locked();	/* lead: flush what is there */
+		pthread_mutex_lock(&audit_mtx);
 	}
-	/* the ring outlives any batch a waiter can still be asking about
-	 * unless AUDIT_RING flushes passed while it slept: then unknown,
-	 * which fails closed */
-	r = audit_done - mine < AUDIT_RING &&
-	    audit_result[mine % AUDIT_RING] == 0 ? 0 : CM_ERR_IO;
+	r = audit_result_of(mine);
 	pthread_mutex_unlock(&audit_mtx);
  out:
 	if (r != 0)

@@ -442,10 +442,28 @@ struct kp_lane {
 	uint8_t		*rbuf;		/* KP_REP_MAX, under mtx */
 };
 
+/*
+ * The current signing key is a function of the key store and the second
+ * (tok_keystore_signing_key), and the store only changes on RELOAD: so the
+ * answer for one second is kept and the child is asked once per second,
+ * not once per token (a second round trip on every token before).  gen
+ * moves on every reload, so an answer fetched across a reload is not kept.
+ */
+struct kp_cur {
+	pthread_mutex_t	 mtx;
+	uint64_t	 gen;		/* reloads so far */
+	int		 valid;
+	int64_t		 now;
+	enum tok_alg	 alg;
+	char		 kid[TOK_KID_MAX_LEN + 1];
+};
+
 struct kp_ctx {
 	pid_t		 pid;
 	unsigned	 next;		/* where the next caller starts looking */
 	int		 nlanes;	/* initialised mutexes */
+	int		 cur_init;
+	struct kp_cur	 cur;
 	struct kp_lane	 lane[KP_LANES];
 };
 
@@ -548,10 +566,28 @@ static int
 kp_current_kid(void *vctx, int64_t now, char *kid, size_t kidsz,
     enum tok_alg *alg)
 {
-	struct kp_lane *c = lane_get(vctx);
+	struct kp_ctx *ctx = vctx;
+	struct kp_lane *c;
 	struct kp_msg m;
+	uint64_t gen;
 	int r;
 
+	pthread_mutex_lock(&ctx->cur.mtx);
+	if (ctx->cur.valid && ctx->cur.now == now) {
+		if (strlen(ctx->cur.kid) >= kidsz)
+			r = CM_ERR_RANGE;
+		else {
+			memcpy(kid, ctx->cur.kid, strlen(ctx->cur.kid) + 1);
+			*alg = ctx->cur.alg;
+			r = 0;
+		}
+		pthread_mutex_unlock(&ctx->cur.mtx);
+		return r;
+	}
+	gen = ctx->cur.gen;
+	pthread_mutex_unlock(&ctx->cur.mtx);
+
+	c = lane_get(ctx);
 	if ((r = kp_call_locked(c, KP_OP_CURRENT, now, NULL, NULL, 0,
 	    &m)) == 0) {
 		if (m.kid[0] == '\0' || tok_alg_name(m.alg) == NULL)
@@ -564,7 +600,17 @@ kp_current_kid(void *vctx, int64_t now, char *kid, size_t kidsz,
 		}
 	}
 	pthread_mutex_unlock(&c->mtx);
-	return r;
+	if (r != 0)
+		return r;
+	pthread_mutex_lock(&ctx->cur.mtx);
+	if (ctx->cur.gen == gen && (!ctx->cur.valid || now >= ctx->cur.now)) {
+		memcpy(ctx->cur.kid, kid, strlen(kid) + 1);
+		ctx->cur.alg = *alg;
+		ctx->cur.now = now;
+		ctx->cur.valid = 1;
+	}
+	pthread_mutex_unlock(&ctx->cur.mtx);
+	return 0;
 }
 
 static int
@@ -593,12 +639,18 @@ kp_jwks(void *vctx, int64_t now, char **out)
 static int
 kp_reload(void *vctx)
 {
-	struct kp_lane *c = lane_get(vctx);
+	struct kp_ctx *ctx = vctx;
+	struct kp_lane *c = lane_get(ctx);
 	struct kp_msg m;
 	int r;
 
 	r = kp_call_locked(c, KP_OP_RELOAD, 0, NULL, NULL, 0, &m);
 	pthread_mutex_unlock(&c->mtx);
+	/* even a failed reload may have changed nothing or something */
+	pthread_mutex_lock(&ctx->cur.mtx);
+	ctx->cur.gen++;
+	ctx->cur.valid = 0;
+	pthread_mutex_unlock(&ctx->cur.mtx);
 	return r;
 }
 
@@ -626,6 +678,8 @@ kp_free(void *vctx)
 	}
 	for (i = 0; i < c->nlanes; i++)
 		pthread_mutex_destroy(&c->lane[i].mtx);
+	if (c->cur_init)
+		pthread_mutex_destroy(&c->cur.mtx);
 	for (i = 0; i < KP_LANES; i++)
 		free(c->lane[i].rbuf);
 	free(c);
@@ -663,6 +717,9 @@ tok_keyproc_start(const char *dir, tok_signer **out)
 	}
 	for (i = 0; i < KP_LANES; i++)
 		c->lane[i].fd = -1;
+	if (pthread_mutex_init(&c->cur.mtx, NULL) != 0)
+		goto out;
+	c->cur_init = 1;
 	for (i = 0; i < KP_LANES; i++) {
 		if ((c->lane[i].rbuf = malloc(KP_REP_MAX)) == NULL) {
 			r = CM_ERR_NOMEM;

@@ -236,6 +236,36 @@ test_tok_keyproc_reload_sees_rotation(void **state)
 	tok_signer_free(&s);
 }
 
+/*
+ * The parent keeps the current key for the second it was asked about; a
+ * reload must drop that, or tokens would go on naming the old key.
+ */
+static void
+test_tok_keyproc_reload_moves_current_key(void **state)
+{
+	char dir[128], k1[64], k2[64], cur[TOK_KID_MAX_LEN + 1];
+	enum tok_alg alg;
+	tok_signer *s = NULL;
+
+	(void)state;
+	mkstore(dir, sizeof(dir), TOK_ALG_ES256, k1, sizeof(k1));
+	assert_int_equal(tok_keyproc_start(dir, &s), 0);
+	assert_int_equal(tok_signer_current_kid(s, T0, cur, sizeof(cur),
+	    &alg), 0);
+	assert_string_equal(cur, k1);
+	/* a key that signs from T0 on (no publish-ahead) */
+	assert_int_equal(tok_keystore_rotate(dir, TOK_ALG_ES256, 0, 7200, T0,
+	    k2, sizeof(k2)), 0);
+	assert_int_equal(tok_signer_current_kid(s, T0, cur, sizeof(cur),
+	    &alg), 0);
+	assert_string_equal(cur, k1);	/* not reloaded yet */
+	assert_int_equal(tok_signer_reload(s), 0);
+	assert_int_equal(tok_signer_current_kid(s, T0, cur, sizeof(cur),
+	    &alg), 0);
+	assert_string_equal(cur, k2);
+	tok_signer_free(&s);
+}
+
 struct signer_arg {
 	tok_signer	*s;
 	pep_verifier	*v;
@@ -358,6 +388,7 @@ main(void)
 		cmocka_unit_test(test_tok_keyproc_child_holds_the_key),
 		cmocka_unit_test(test_tok_keyproc_load_errors_reported),
 		cmocka_unit_test(test_tok_keyproc_reload_sees_rotation),
+		cmocka_unit_test(test_tok_keyproc_reload_moves_current_key),
 		cmocka_unit_test(test_tok_keyproc_concurrent_signing),
 		cmocka_unit_test(test_tok_keyproc_child_descriptors),
 	};
