@@ -103,12 +103,31 @@ out:
 }
 
 int
+tok_jws_sign_prepare(tok_key *key)
+{
+	EVP_MD_CTX *m;
+	int r;
+
+	/* PureEdDSA is one-shot: nothing to keep between signatures */
+	if (key->alg == TOK_ALG_EDDSA || key->alg == TOK_ALG_ED25519)
+		return 0;
+	if ((m = EVP_MD_CTX_new()) == NULL)
+		return CM_ERR_NOMEM;
+	if ((r = digest_init(m, key, 1)) != 0) {
+		EVP_MD_CTX_free(m);
+		return r;
+	}
+	key->sign_tmpl = m;
+	return 0;
+}
+
+int
 tok_jws_sign_raw(const tok_key *key, const uint8_t *in, size_t len,
     uint8_t *sig, size_t sigsz, size_t *siglen)
 {
 	EVP_MD_CTX *mctx = NULL;
-	uint8_t *tmp = NULL;
-	size_t n = 0;
+	uint8_t der[TOK_SIG_MAX_LEN + 16];
+	size_t n = sizeof(der);
 	int r = CM_ERR_INTERNAL;
 
 	if (siglen != NULL)
@@ -122,18 +141,19 @@ tok_jws_sign_raw(const tok_key *key, const uint8_t *in, size_t len,
 		r = CM_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = digest_init(mctx, key, 1)) != 0)
+	if (key->sign_tmpl != NULL) {
+		if (EVP_MD_CTX_copy_ex(mctx, key->sign_tmpl) != 1) {
+			r = CM_ERR_CRYPTO;
+			goto out;
+		}
+	} else if ((r = digest_init(mctx, key, 1)) != 0)
 		goto out;
-	if (EVP_DigestSign(mctx, NULL, &n, in, len) != 1 || n == 0 ||
+	/* this context signs once: no copy inside DigestSignFinal */
+	EVP_MD_CTX_set_flags(mctx, EVP_MD_CTX_FLAG_FINALISE);
+	/* der holds the largest signature of any key we accept (RSA-8192,
+	 * DER ECDSA), so one call; a larger one fails, never truncates */
+	if (EVP_DigestSign(mctx, der, &n, in, len) != 1 || n == 0 ||
 	    n > TOK_SIG_MAX_LEN) {
-		r = CM_ERR_CRYPTO;
-		goto out;
-	}
-	if ((tmp = malloc(n)) == NULL) {
-		r = CM_ERR_NOMEM;
-		goto out;
-	}
-	if (EVP_DigestSign(mctx, tmp, &n, in, len) != 1) {
 		r = CM_ERR_CRYPTO;
 		goto out;
 	}
@@ -142,7 +162,7 @@ tok_jws_sign_raw(const tok_key *key, const uint8_t *in, size_t len,
 			r = CM_ERR_RANGE;
 			goto out;
 		}
-		if ((r = es256_der_to_raw(tmp, n, sig)) != 0)
+		if ((r = es256_der_to_raw(der, n, sig)) != 0)
 			goto out;
 		n = ES256_SIG_LEN;
 	} else {
@@ -150,12 +170,12 @@ tok_jws_sign_raw(const tok_key *key, const uint8_t *in, size_t len,
 			r = CM_ERR_RANGE;
 			goto out;
 		}
-		memcpy(sig, tmp, n);
+		memcpy(sig, der, n);
 	}
 	*siglen = n;
 	r = 0;
 out:
-	free(tmp);
+	OPENSSL_cleanse(der, sizeof(der));
 	EVP_MD_CTX_free(mctx);
 	return r;
 }

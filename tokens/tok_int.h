@@ -14,7 +14,17 @@ struct tok_key {
 	enum tok_alg	 alg;
 	int		 priv;		/* holds a private key */
 	char		 kid[TOK_KID_MAX_LEN + 1];
+	/*
+	 * A signing context already through EVP_DigestSignInit (private
+	 * ECDSA and RSA keys; NULL otherwise): each signature copies it
+	 * instead of initialising, which fetched the digest and set up the
+	 * provider context on every token.  Read-only after tok_key_wrap.
+	 */
+	EVP_MD_CTX	*sign_tmpl;
 };
+
+/* Prepare key->sign_tmpl (jws.c); 0 or a CM_ERR_ code. */
+int	 tok_jws_sign_prepare(tok_key *key);
 
 struct tok_keyset {
 	struct tok_key	**keys;
