@@ -1171,7 +1171,12 @@ def main():
             log("profile/what-if failed (continuing):", repr(e)[:500])
         tls.stop()
         del sks["sekimori-https"]
-        # RSS after many logins
+        if SCALE:
+            log("== scale")
+            scale_bench(plain, slapd)
+        # RSS after many logins: last, because it is the long one (100,000
+        # Argon2-bound logins take most of an hour here) and only memory is
+        # read from it
         log("== RSS after up to %d logins (cap %d s)" % (LOGINS, LOGIN_SECS))
         plain.stop()
         plain.start()
@@ -1183,9 +1188,6 @@ def main():
         r["target_logins"] = LOGINS
         RES["meta"]["rss_logins"] = r
         save()
-        if SCALE:
-            log("== scale")
-            scale_bench(plain, slapd)
     finally:
         for s in list(sks.values()):
             try:
