@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,46 +22,52 @@ static int		 log_fd = STDERR_FILENO;
 static enum cm_log_level log_min = CM_LOG_INFO;
 
 /*
- * The audit stream with group commit: a record is appended to the pending
- * batch; the first waiter whose batch is not yet durable becomes the leader,
- * takes the whole batch, writes it with one write(2) and one fdatasync(2),
- * and wakes everyone.  Every caller returns only when its own record is on
- * disk (or its batch failed): durability per record, one sync per batch.
+ * The audit stream with group commit.  A caller appends its record to the
+ * open batch and sleeps until that batch is on disk; one flusher thread
+ * (started by the first record) takes the whole open batch, writes it with
+ * one write(2) and one fdatasync(2), publishes the result and wakes the
+ * batch's callers, then at once takes the batch that filled meanwhile.
+ * Every caller returns only when its own record is on disk (or its batch
+ * failed): durability per record, one sync per batch.
  *
- * Waiting is on a futex, not on audit_cv: a waiter sleeps on the bit of the
- * batch it waits for (FUTEX_WAIT_BITSET on audit_done32), without the
- * mutex.  A finished flush wakes every waiter of its batch, which read
- * their result lock-free and return, and exactly one waiter of the next
- * batch, which leads it.  With a condition variable every flush woke every
+ * Why a thread: before it, the first waiter of a batch led its flush.  On a
+ * busy machine the waiter woken to lead sat in the run queue while the disk
+ * idled and every caller of the next batch waited behind it.  The flusher
+ * goes from one fdatasync to the next without being scheduled in between.
+ *
+ * Callers sleep on a futex, not on a condition variable: FUTEX_WAIT_BITSET
+ * on audit_done32 with the bit of their batch, without the mutex, and read
+ * their result lock-free.  With a condition variable every flush woke every
  * waiter and each re-took audit_mtx: at 32 threads that mutex was most of
  * the futex calls on the token path (perf, bench/notes.md).  Only two
- * batches can have waiters at once (the one in flight and the open one),
- * so 31 bits never alias; bit 31 wakes a gathering leader.
+ * batches have waiters at once (the one being written and the open one),
+ * so 32 bits never alias.
  */
 #define AUDIT_RING	1024		/* results of recent batches */
 #define AUDIT_MAX_BATCH	(4u << 20)	/* bytes pending before callers wait */
 
 static pthread_mutex_t	 audit_mtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 audit_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	 audit_cv = PTHREAD_COND_INITIALIZER;	/* flushed */
+static pthread_cond_t	 audit_work_cv;		/* to the flusher (monotonic) */
 static int		 audit_fd = -1;
 static struct cm_buf	 audit_pending;		/* the open batch */
 static uint64_t		 audit_batch = 1;	/* id of the open batch */
 static uint64_t		 audit_done;		/* last batch flushed (atomic) */
 static uint32_t		 audit_done32;		/* its low bits: the futex */
-static int		 audit_flushing;
+static int		 audit_flushing;	/* a batch is being written */
+static int		 audit_flusher;		/* the thread is running */
+static int		 audit_idle;		/* it waits on audit_work_cv */
 static int8_t		 audit_result[AUDIT_RING];	/* 0 ok, -1 failed (atomic) */
 /*
  * Gathering: when the last batch held more than one record (records are
- * arriving concurrently) and the open one holds fewer, the leader waits up
+ * arriving concurrently) and the open one holds fewer, the flusher waits up
  * to AUDIT_GATHER_US for as many records as the last batch had, so that
  * requests arriving one after another share one sync (bench/RESULTS.md:
  * ~0.96 fdatasync per token without it).  It stops waiting as soon as the
  * batch is that large: a fixed wait put a floor of 300 us under every
- * batch and capped the token endpoint near 11,600/s at 32 threads.  A lone
- * request never waits.
+ * batch.  A lone request never waits.
  */
 #define AUDIT_GATHER_US	300
-#define GATHER_BIT	(1u << 31)
 static int		 audit_gathering;
 static size_t		 audit_pending_n;	/* records in the open batch */
 static size_t		 audit_last_n;		/* records in the last one */
@@ -152,17 +159,46 @@ truncate_values(json_t *o)
 	}
 }
 
+/*
+ * RFC 3339 UTC with milliseconds.  The part up to the seconds is kept per
+ * thread for the second it was made: gmtime_r and snprintf ran for every
+ * log and audit record (two per token at 15,000/s).
+ */
 static void
 iso_time(char *buf, size_t sz)
 {
+	static __thread time_t last = -1;
+	static __thread char head[32];
+	static __thread size_t headlen;
 	struct timespec ts;
 	struct tm tm;
+	long ms;
+	int n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, sz, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
+	if (ts.tv_sec != last) {
+		gmtime_r(&ts.tv_sec, &tm);
+		n = snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		if (n < 0 || (size_t)n >= sizeof(head)) {
+			last = -1;
+			snprintf(buf, sz, "1970-01-01T00:00:00.000Z");
+			return;
+		}
+		headlen = (size_t)n;
+		last = ts.tv_sec;
+	}
+	if (sz < headlen + 6)
+		return;
+	ms = (long)(ts.tv_nsec / 1000000) % 1000;
+	memcpy(buf, head, headlen);
+	buf[headlen] = '.';
+	buf[headlen + 1] = (char)('0' + ms / 100);
+	buf[headlen + 2] = (char)('0' + ms / 10 % 10);
+	buf[headlen + 3] = (char)('0' + ms % 10);
+	buf[headlen + 4] = 'Z';
+	buf[headlen + 5] = '\0';
 }
 
 /* Build the line: fields first, then the fixed members (which win). */
@@ -200,12 +236,26 @@ build_record(const char *level, const char *rid, const char *event,
 	return o;
 }
 
-static char *
-record_line(json_t *o, size_t *len)
-{
-	char *s;
-	size_t n;
+/*
+ * The record as one line ending in a newline: in buf when it fits (almost
+ * always: no allocation on the hot path), else in a new allocation left in
+ * *heap for the caller to free.  NULL on failure.
+ */
+#define RECORD_BUF	2048
 
+static char *
+record_line(json_t *o, char *buf, size_t bufsz, size_t *len, char **heap)
+{
+	size_t n;
+	char *s;
+
+	*heap = NULL;
+	n = json_dumpb(o, buf, bufsz - 1, JSON_COMPACT);
+	if (n > 0 && n < bufsz - 1) {
+		buf[n] = '\n';
+		*len = n + 1;
+		return buf;
+	}
 	if ((s = json_dumps(o, JSON_COMPACT)) == NULL)
 		return NULL;
 	n = strlen(s);
@@ -221,6 +271,7 @@ record_line(json_t *o, size_t *len)
 	s[n] = '\n';
 	s[n + 1] = '\0';
 	*len = n + 1;
+	*heap = s;
 	return s;
 }
 
@@ -244,7 +295,7 @@ void
 cm_log_emit(enum cm_log_level lvl, const char *file, int line,
     const char *rid, const char *event, const char *fmt, ...)
 {
-	char src[128];
+	char src[128], buf[RECORD_BUF], *heap;
 	const char *base;
 	json_t *o;
 	char *s;
@@ -260,14 +311,14 @@ cm_log_emit(enum cm_log_level lvl, const char *file, int line,
 	va_end(ap);
 	if (o == NULL)
 		return;
-	s = record_line(o, &n);
+	s = record_line(o, buf, sizeof(buf), &n, &heap);
 	json_decref(o);
 	if (s == NULL)
 		return;
 	pthread_mutex_lock(&log_mtx);
 	(void)write_all(log_fd, s, n);
 	pthread_mutex_unlock(&log_mtx);
-	free(s);
+	free(heap);
 }
 
 int
@@ -278,7 +329,7 @@ cm_audit_open(const char *path)
 	if ((fd = open_append(path)) == -1)
 		return CM_ERR_IO;
 	pthread_mutex_lock(&audit_mtx);
-	while (audit_flushing)		/* a leader is using the old one */
+	while (audit_flushing)		/* the flusher is using the old one */
 		pthread_cond_wait(&audit_cv, &audit_mtx);
 	old = audit_fd;
 	audit_fd = fd;
@@ -292,42 +343,43 @@ void
 cm_audit_close(void)
 {
 	pthread_mutex_lock(&audit_mtx);
-	while (audit_flushing)
+	/* the records already accepted go to disk first */
+	while (audit_flushing || audit_pending_n > 0) {
+		pthread_cond_signal(&audit_work_cv);
 		pthread_cond_wait(&audit_cv, &audit_mtx);
+	}
 	if (audit_fd != -1)
 		close(audit_fd);
 	audit_fd = -1;
 	cm_buf_free(&audit_pending);
-	audit_pending_n = audit_last_n = 0;
+	audit_last_n = 0;
 	pthread_mutex_unlock(&audit_mtx);
 }
 
 static uint32_t
 batch_bit(uint64_t id)
 {
-	return 1u << (id % 31);
+	return 1u << (id % 32);
 }
 
-static long
-futex_wake(uint32_t bits, int n)
-{
-	return syscall(SYS_futex, &audit_done32, FUTEX_WAKE_BITSET |
-	    FUTEX_PRIVATE_FLAG, n, NULL, NULL, bits);
-}
-
-/* Sleep until audit_done32 moves from seen, a wake for bits, or until
- * (CLOCK_MONOTONIC; NULL: no limit). */
 static void
-futex_wait(uint32_t seen, uint32_t bits, const struct timespec *until)
+futex_wake(uint32_t bits)
+{
+	(void)syscall(SYS_futex, &audit_done32, FUTEX_WAKE_BITSET |
+	    FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL, bits);
+}
+
+/* Sleep until audit_done32 moves from seen or a wake for bits. */
+static void
+futex_wait(uint32_t seen, uint32_t bits)
 {
 	(void)syscall(SYS_futex, &audit_done32, FUTEX_WAIT_BITSET |
-	    FUTEX_PRIVATE_FLAG, seen, until, NULL, bits);
+	    FUTEX_PRIVATE_FLAG, seen, NULL, NULL, bits);
 }
 
 /*
- * Called by the leader with audit_mtx held and no flush in flight: wait up
- * to AUDIT_GATHER_US for the open batch to reach the size of the last one.
- * Returns with audit_mtx held.
+ * Flusher, audit_mtx held, records pending: wait up to AUDIT_GATHER_US for
+ * the open batch to reach the size of the last one.
  */
 static void
 audit_gather_locked(void)
@@ -341,22 +393,13 @@ audit_gather_locked(void)
 		until.tv_nsec -= 1000000000L;
 	}
 	audit_gathering = 1;
-	while (audit_pending_n < audit_last_n) {
-		uint32_t seen = audit_done32;
-		struct timespec now;
-
-		pthread_mutex_unlock(&audit_mtx);
-		futex_wait(seen, GATHER_BIT, &until);
-		pthread_mutex_lock(&audit_mtx);
-		(void)clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec &&
-		    now.tv_nsec >= until.tv_nsec))
-			break;
-	}
+	while (audit_pending_n < audit_last_n &&
+	    pthread_cond_timedwait(&audit_work_cv, &audit_mtx, &until) == 0)
+		;
 	audit_gathering = 0;
 }
 
-/* Lead one flush: the open batch goes to disk.  Called and returns with
+/* Flusher: the open batch goes to disk.  Called and returns with
  * audit_mtx held. */
 static void
 audit_flush_locked(void)
@@ -393,10 +436,59 @@ audit_flush_locked(void)
 	__atomic_store_n(&audit_done32, (uint32_t)id, __ATOMIC_RELEASE);
 	audit_flushing = 0;
 	pthread_cond_broadcast(&audit_cv);	/* open, close, a full batch */
-	/* everyone of this batch; one of the next, to lead it */
-	(void)futex_wake(batch_bit(id), INT_MAX);
-	if (audit_pending_n > 0)
-		(void)futex_wake(batch_bit(id + 1), 1);
+	futex_wake(batch_bit(id));
+}
+
+static void *
+audit_flusher_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&audit_mtx);
+	for (;;) {
+		while (audit_pending_n == 0) {
+			audit_idle = 1;
+			pthread_cond_wait(&audit_work_cv, &audit_mtx);
+			audit_idle = 0;
+		}
+		if (audit_last_n > 1 && audit_pending_n < audit_last_n)
+			audit_gather_locked();
+		audit_flush_locked();
+	}
+	return NULL;
+}
+
+/* With audit_mtx held: the flusher runs, or CM_ERR_NOMEM.  It blocks every
+ * signal (they are for the thread that waits on them). */
+static int
+audit_flusher_start_locked(void)
+{
+	pthread_condattr_t ca;
+	pthread_attr_t a;
+	pthread_t t;
+	sigset_t all, old;
+	int r;
+
+	if (audit_flusher)
+		return 0;
+	if (pthread_condattr_init(&ca) != 0)
+		return CM_ERR_NOMEM;
+	r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&audit_work_cv, &ca) != 0;
+	pthread_condattr_destroy(&ca);
+	if (r || pthread_attr_init(&a) != 0)
+		return CM_ERR_NOMEM;
+	(void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&t, &a, audit_flusher_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+	if (r != 0) {
+		pthread_cond_destroy(&audit_work_cv);
+		return CM_ERR_NOMEM;
+	}
+	audit_flusher = 1;
+	return 0;
 }
 
 /* Our batch's result, once audit_done has reached it. */
@@ -416,10 +508,12 @@ audit_result_of(uint64_t mine)
 int
 cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
 {
+	char buf[RECORD_BUF], *heap;
 	json_t *o;
 	char *s;
 	size_t n;
 	uint64_t mine;
+	uint32_t seen;
 	int r;
 	va_list ap;
 
@@ -428,70 +522,48 @@ cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
 	va_end(ap);
 	if (o == NULL)
 		return CM_ERR_NOMEM;
-	s = record_line(o, &n);
+	s = record_line(o, buf, sizeof(buf), &n, &heap);
 	json_decref(o);
 	if (s == NULL)
 		return CM_ERR_NOMEM;
 	pthread_mutex_lock(&audit_mtx);
 	if (audit_fd == -1) {
 		pthread_mutex_unlock(&audit_mtx);
-		free(s);
+		free(heap);
 		r = CM_ERR_UNAVAIL;
+		goto out;
+	}
+	if ((r = audit_flusher_start_locked()) != 0) {
+		pthread_mutex_unlock(&audit_mtx);
+		free(heap);
 		goto out;
 	}
 	if (audit_pending.max == 0)
 		cm_buf_init(&audit_pending, AUDIT_MAX_BATCH, 0);
-	/* a full open batch: wait until a flush has taken it */
-	while (audit_pending.len + n > audit_pending.max) {
-		if (!audit_flushing)
-			audit_flush_locked();
-		else
-			pthread_cond_wait(&audit_cv, &audit_mtx);
+	/* a full open batch: wait until the flusher has taken it */
+	while (audit_pending.len + n > audit_pending.max &&
+	    audit_pending_n > 0) {
+		pthread_cond_signal(&audit_work_cv);
+		pthread_cond_wait(&audit_cv, &audit_mtx);
 	}
 	r = cm_buf_append(&audit_pending, s, n);
-	free(s);
+	free(heap);
 	if (r != 0) {
 		pthread_mutex_unlock(&audit_mtx);
 		goto out;
 	}
 	audit_pending_n++;
 	mine = audit_batch;
-	if (audit_gathering && audit_pending_n == audit_last_n)
-		(void)futex_wake(GATHER_BIT, 1);	/* the batch is full */
-	for (;;) {
-		uint32_t seen, bit;
-
-		if (audit_done >= mine)
-			break;
-		if (!audit_flushing && !audit_gathering) {
-			if (audit_last_n > 1 && audit_pending_n <
-			    audit_last_n && audit_batch == mine) {
-				/* lead, after letting concurrent records
-				 * join */
-				audit_gather_locked();
-				if (audit_done >= mine)
-					break;
-			}
-			audit_flush_locked();	/* lead: flush what is there */
-			continue;
-		}
-		/*
-		 * Someone is flushing (our batch or the one before it) or
-		 * gathering ours: sleep without the mutex until ours is done
-		 * or we are woken to lead it.
-		 */
-		seen = audit_done32;
-		bit = batch_bit(mine);
-		pthread_mutex_unlock(&audit_mtx);
-		futex_wait(seen, bit, NULL);
-		if (__atomic_load_n(&audit_done, __ATOMIC_ACQUIRE) >= mine) {
-			r = audit_result_of(mine);
-			goto out;
-		}
-		pthread_mutex_lock(&audit_mtx);
+	/* wake the flusher when it sleeps, or when a gathered batch is full */
+	if (audit_idle || (audit_gathering && audit_pending_n >= audit_last_n))
+		pthread_cond_signal(&audit_work_cv);
+	seen = audit_done32;
+	pthread_mutex_unlock(&audit_mtx);
+	while (__atomic_load_n(&audit_done, __ATOMIC_ACQUIRE) < mine) {
+		futex_wait(seen, batch_bit(mine));
+		seen = __atomic_load_n(&audit_done32, __ATOMIC_ACQUIRE);
 	}
 	r = audit_result_of(mine);
-	pthread_mutex_unlock(&audit_mtx);
  out:
 	if (r != 0)
 		cm_err(rid, "audit.write_failed", "{s:s, s:s}",

@@ -106,23 +106,24 @@ struct pstate {
 	size_t		 errsz;
 };
 
+/* A whole value, or (list keys) one trimmed item of a comma list. */
 typedef int (*key_parse_fn)(struct pstate *, struct rule *, char *);
 typedef int (*key_match_fn)(const struct rule *, const struct eval_in *);
 
-static int parse_clients(struct pstate *, struct rule *, char *);
-static int parse_scopes(struct pstate *, struct rule *, char *);
-static int parse_groups(struct pstate *, struct rule *, char *);
-static int parse_network(struct pstate *, struct rule *, char *);
-static int parse_not_network(struct pstate *, struct rule *, char *);
+static int item_client(struct pstate *, struct rule *, char *);
+static int item_scope(struct pstate *, struct rule *, char *);
+static int item_group(struct pstate *, struct rule *, char *);
+static int item_network(struct pstate *, struct rule *, char *);
+static int item_not_network(struct pstate *, struct rule *, char *);
 static int parse_level(struct pstate *, struct rule *, char *);
-static int parse_methods(struct pstate *, struct rule *, char *);
+static int item_method(struct pstate *, struct rule *, char *);
 static int parse_max_age(struct pstate *, struct rule *, char *);
-static int parse_allow_networks(struct pstate *, struct rule *, char *);
+static int item_allow_network(struct pstate *, struct rule *, char *);
 static int parse_mode(struct pstate *, struct rule *, char *);
-static int parse_hosts(struct pstate *, struct rule *, char *);
-static int parse_paths(struct pstate *, struct rule *, char *);
+static int item_host(struct pstate *, struct rule *, char *);
+static int item_path(struct pstate *, struct rule *, char *);
 static int parse_risk(struct pstate *, struct rule *, char *);
-static int parse_devices(struct pstate *, struct rule *, char *);
+static int item_device(struct pstate *, struct rule *, char *);
 static int parse_deny(struct pstate *, struct rule *, char *);
 static int parse_ial(struct pstate *, struct rule *, char *);
 static int parse_dev_proofed(struct pstate *, struct rule *, char *);
@@ -141,29 +142,31 @@ static int match_not_network(const struct rule *, const struct eval_in *);
 static const struct policy_key {
 	const char	*key;
 	unsigned	 bit;
-	key_parse_fn	 parse;
+	key_parse_fn	 parse;		/* the value */
+	key_parse_fn	 item;		/* or each item of a comma list */
 	key_match_fn	 match;		/* NULL: not a condition */
 } policy_keys[] = {
-	{ "match.client",	K_CLIENT,	parse_clients,	match_client },
-	{ "match.scope",	K_SCOPE,	parse_scopes,	match_scope },
-	{ "match.group",	K_GROUP,	parse_groups,	match_group },
-	{ "match.network",	K_NETWORK,	parse_network,	match_network },
-	{ "match.not_network",	K_NOT_NETWORK,	parse_not_network,
+	{ "match.client",	K_CLIENT,	NULL, item_client,	match_client },
+	{ "match.scope",	K_SCOPE,	NULL, item_scope,	match_scope },
+	{ "match.group",	K_GROUP,	NULL, item_group,	match_group },
+	{ "match.network",	K_NETWORK,	NULL, item_network,
+	    match_network },
+	{ "match.not_network",	K_NOT_NETWORK,	NULL, item_not_network,
 	    match_not_network },
-	{ "match.host",		K_HOST,		parse_hosts,	match_host },
-	{ "match.path",		K_PATH,		parse_paths,	match_path },
-	{ "match.risk",		K_RISK,		parse_risk,	match_risk },
-	{ "match.device",	K_DEVICE,	parse_devices,	match_device },
-	{ "match.device_proofed", K_DEV_PROOFED, parse_dev_proofed,
+	{ "match.host",		K_HOST,		NULL, item_host,	match_host },
+	{ "match.path",		K_PATH,		NULL, item_path,	match_path },
+	{ "match.risk",		K_RISK,		parse_risk, NULL,	match_risk },
+	{ "match.device",	K_DEVICE,	NULL, item_device,	match_device },
+	{ "match.device_proofed", K_DEV_PROOFED, parse_dev_proofed, NULL,
 	    match_dev_proofed },
-	{ "deny",		K_DENY,		parse_deny,	NULL },
-	{ "require.ial",	K_IAL,		parse_ial,	NULL },
-	{ "require.level",	K_LEVEL,	parse_level,	NULL },
-	{ "require.methods",	K_METHODS,	parse_methods,	NULL },
-	{ "require.max_age",	K_MAX_AGE,	parse_max_age,	NULL },
-	{ "allow.networks",	K_ALLOW_NET,	parse_allow_networks, NULL },
-	{ "mode",		K_MODE,		parse_mode,	NULL },
-	{ "description",	K_DESCRIPTION,	parse_description, NULL },
+	{ "deny",		K_DENY,		parse_deny, NULL,	NULL },
+	{ "require.ial",	K_IAL,		parse_ial, NULL,	NULL },
+	{ "require.level",	K_LEVEL,	parse_level, NULL,	NULL },
+	{ "require.methods",	K_METHODS,	NULL, item_method,	NULL },
+	{ "require.max_age",	K_MAX_AGE,	parse_max_age, NULL,	NULL },
+	{ "allow.networks",	K_ALLOW_NET,	NULL, item_allow_network, NULL },
+	{ "mode",		K_MODE,		parse_mode, NULL,	NULL },
+	{ "description",	K_DESCRIPTION,	parse_description, NULL, NULL },
 };
 #define POLICY_NKEYS	(sizeof(policy_keys) / sizeof(policy_keys[0]))
 
@@ -481,48 +484,6 @@ item_method(struct pstate *ps, struct rule *ru, char *s)
 }
 
 static int
-parse_clients(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_client, ru);
-}
-
-static int
-parse_scopes(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_scope, ru);
-}
-
-static int
-parse_groups(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_group, ru);
-}
-
-static int
-parse_network(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_network, ru);
-}
-
-static int
-parse_not_network(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_not_network, ru);
-}
-
-static int
-parse_allow_networks(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_allow_network, ru);
-}
-
-static int
-parse_methods(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_method, ru);
-}
-
-static int
 parse_level(struct pstate *ps, struct rule *ru, char *v)
 {
 	char qb[80];
@@ -573,12 +534,6 @@ item_host(struct pstate *ps, struct rule *ru, char *s)
 	    perr(ps, CM_ERR_NOMEM, "out of memory") : 0;
 }
 
-static int
-parse_hosts(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_host, ru);
-}
-
 /* Path prefixes: absolute, no query, no dot segments. */
 static int
 item_path(struct pstate *ps, struct rule *ru, char *s)
@@ -597,12 +552,6 @@ item_path(struct pstate *ps, struct rule *ru, char *s)
 			    q(qb, sizeof(qb), s));
 	return strlist_add(&ru->paths, s) != 0 ?
 	    perr(ps, CM_ERR_NOMEM, "out of memory") : 0;
-}
-
-static int
-parse_paths(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_path, ru);
 }
 
 int
@@ -655,12 +604,6 @@ item_device(struct pstate *ps, struct rule *ru, char *s)
 		    "not-compliant, unknown or none, not \"%s\"",
 		    q(qb, sizeof(qb), s));
 	return 0;
-}
-
-static int
-parse_devices(struct pstate *ps, struct rule *ru, char *v)
-{
-	return split_list(ps, v, item_device, ru);
 }
 
 static int
@@ -883,6 +826,8 @@ keyval_parse(struct pstate *ps, struct idp_policy *p, char *s)
 	if (*val == '\0')
 		return perr(ps, CM_ERR_INVAL, "empty value for \"%s\"", key);
 	ru->present |= policy_keys[i].bit;
+	if (policy_keys[i].item != NULL)
+		return split_list(ps, val, policy_keys[i].item, ru);
 	return policy_keys[i].parse(ps, ru, val);
 }
 

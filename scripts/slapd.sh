@@ -373,6 +373,12 @@ start() {
 		create
 	fi
 	rm -f "$D/ldapi" "$D/slapd.pid"
+	# Each {ARGON2} bind allocates the hash's memory (m = 19 MiB).  By
+	# default glibc maps and unmaps it (or trims the heap) on every bind,
+	# and the page faults and zeroing cost slapd more than half a hash
+	# again per login (bench/notes.md).  Keep it in at most 4 arenas.
+	GLIBC_TUNABLES="glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456:glibc.malloc.arena_max=4${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}"
+	export GLIBC_TUNABLES
 	if [ -n "${SEKIMORI_SLAPD_DEBUG:-}" ]; then
 		"$SLAPD" -F "$D/slapd.d" -h "$(ldapi_url "$D") ldap://127.0.0.1:$PORT/" \
 		    -d stats >"$D/slapd.log" 2>&1 &
