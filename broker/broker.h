@@ -175,6 +175,19 @@ void	brk_resp_json(struct brk_req *r, int status, json_t *o);
  * detail (may be NULL) replaces error_description and is never shown in
  * HTML (it may be technical). */
 void	brk_resp_error(struct brk_req *r, enum cm_eid id, const char *detail);
+/*
+ * An audit record for this request without holding the thread: the record
+ * joins the open batch and the response the handler sets is held back
+ * (the connection is suspended, the thread serves others) until that batch
+ * is on disk; if the batch fails, the response is replaced by SKM audit
+ * error (503).  So, as with cm_audit_emit(), nothing the response carries
+ * reaches the client unless its record is durable.  Only for a record
+ * that is the handler's last step: the handler does not learn the outcome.
+ * 0, or the cm_audit_append() error (then refuse as after
+ * cm_audit_emit()).
+ */
+int	brk_audit_emit(struct brk_req *r, const char *event, const char *fmt,
+	    ...) CM_WUR;
 
 /* Metrics: authentication results by method ("password", "totp", ...). */
 void	brk_metrics_auth(struct brk_app *app, const char *method, int ok);

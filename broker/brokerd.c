@@ -138,6 +138,9 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (RLIMIT_FSIZE) on the audit or log file: EFBIG,
+	 * refused with SKM-1011 like a full disk, not a dead broker */
+	signal(SIGXFSZ, SIG_IGN);
 
 	app.cfg = &cfg;
 	app.signer = signer;

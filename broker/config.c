@@ -249,12 +249,13 @@ check(struct brk_config *c, char *err, size_t errlen)
 		 * commit (a thread waits for its record's fdatasync), so
 		 * throughput is threads / latency long before the CPUs are
 		 * busy: 8 threads gave 6,849 client_credentials tokens/s
-		 * with half the CPU idle, 32 gave 11,578, 64 (on 2 CPUs,
-		 * after the audit futex change) 15,221 with p99 5 ms
-		 * against 32's 12,701-15,001 and 9-13 ms (bench/ab_cc.py).
-		 * A thread costs about 12 KiB of RSS.
+		 * with half the CPU idle, 32 gave 11,578 (bench/ab_cc.py).
+		 * Since the token endpoint no longer holds its thread for
+		 * the audit fdatasync (brk_audit_emit), 16, 32 and 64
+		 * threads give the same within noise (16,427 / 16,719 /
+		 * 15,939 on 2 CPUs); a thread costs about 12 KiB of RSS.
 		 */
-		c->threads = (unsigned)(n > 0 ? n : 1) * 32;
+		c->threads = (unsigned)(n > 0 ? n : 1) * 16;
 		if (c->threads > 128)
 			c->threads = 128;
 	}

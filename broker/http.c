@@ -71,6 +71,10 @@ struct brk_http {
 	struct brk_tls_pair	*tls_retired;	/* freed at stop */
 	atomic_int		 draining;
 	gnutls_datum_t		 client_ca;	/* tls_client_ca (PEM) */
+	/* requests suspended until their audit batch is durable */
+	pthread_mutex_t		 wait_mtx;
+	struct brk_req		*waiting;
+	int			 stopping;	/* under wait_mtx */
 };
 
 struct brk_req {
@@ -97,6 +101,10 @@ struct brk_req {
 	struct { char *name, *value; } hdrs[16];
 	size_t			 nhdrs;
 	size_t			 sent_bytes;
+	/* brk_audit_emit: the batch the response waits for */
+	uint64_t		 audit_ticket;
+	int			 suspended;
+	struct brk_req		*wait_next;	/* under wait_mtx */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -507,6 +515,93 @@ add_std_headers(struct brk_req *r, struct MHD_Response *resp)
 	return 0;
 }
 
+int
+brk_audit_emit(struct brk_req *r, const char *event, const char *fmt, ...)
+{
+	uint64_t t = 0;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = cm_audit_vappend(r->rid, event, &t, fmt, ap);
+	va_end(ap);
+	if (rc == 0 && t > r->audit_ticket)
+		r->audit_ticket = t;
+	return rc;
+}
+
+/*
+ * The flusher finished batch done: resume every request waiting for it or
+ * an earlier one.  Runs on the flusher thread.
+ */
+static void
+audit_resume_hook(void *arg, uint64_t done)
+{
+	struct brk_http *h = arg;
+	struct brk_req **pp, *r;
+
+	pthread_mutex_lock(&h->wait_mtx);
+	for (pp = &h->waiting; (r = *pp) != NULL;) {
+		if (r->audit_ticket > done && !h->stopping) {
+			pp = &r->wait_next;
+			continue;
+		}
+		*pp = r->wait_next;
+		r->wait_next = NULL;
+		MHD_resume_connection(r->conn);	/* r belongs to it again */
+	}
+	pthread_mutex_unlock(&h->wait_mtx);
+}
+
+/*
+ * Hold the response until the request's audit batch is durable: 1 when the
+ * connection is suspended (audit_resume_hook resumes it), 0 when the batch
+ * is done (*res has its result) or the server is stopping (*res an error).
+ */
+static int
+audit_hold(struct brk_app *app, struct brk_req *r, int *res)
+{
+	struct brk_http *h = app->http;
+
+	if (cm_audit_ticket_done(r->audit_ticket, res))
+		return 0;
+	pthread_mutex_lock(&h->wait_mtx);
+	/* again under the lock: the hook may have run since */
+	if (cm_audit_ticket_done(r->audit_ticket, res) || h->stopping) {
+		if (h->stopping && !cm_audit_ticket_done(r->audit_ticket, res))
+			*res = CM_ERR_UNAVAIL;
+		pthread_mutex_unlock(&h->wait_mtx);
+		return 0;
+	}
+	MHD_suspend_connection(r->conn);
+	r->suspended = 1;
+	r->wait_next = h->waiting;
+	h->waiting = r;
+	pthread_mutex_unlock(&h->wait_mtx);
+	return 1;
+}
+
+static enum MHD_Result send_response(struct brk_req *);
+
+/* Send the handler's response, once its audit record (if any) is durable. */
+static enum MHD_Result
+finish(struct brk_app *app, struct brk_req *r)
+{
+	int res = 0;
+
+	if (r->audit_ticket != 0) {
+		if (audit_hold(app, r, &res))
+			return MHD_YES;
+		if (res != 0) {
+			cm_err(r->rid, "http.audit_failed", "{s:s}", "error",
+			    cm_strerror(res));
+			brk_resp_error(r, CM_E_AUDIT_UNAVAILABLE, NULL);
+		}
+		r->audit_ticket = 0;
+	}
+	return send_response(r);
+}
+
 static enum MHD_Result
 send_response(struct brk_req *r)
 {
@@ -677,6 +772,10 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 			return send_response(r);	/* early, closes */
 		return MHD_YES;
 	}
+	if (r->suspended) {	/* resumed: its audit batch is done */
+		r->suspended = 0;
+		return finish(app, r);
+	}
 	if (r->responded)	/* an early answer is queued; drop the rest */
 		return MHD_YES;
 	if (*upload_data_size != 0) {
@@ -705,7 +804,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		brk_resp_error(r, CM_E_BODY_TOO_LARGE, NULL);
 	else
 		req_dispatch(app, r);
-	return send_response(r);
+	return finish(app, r);
 }
 
 static void
@@ -800,6 +899,7 @@ brk_http_start(struct brk_app *app)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return CM_ERR_NOMEM;
 	pthread_mutex_init(&h->tls_mtx, NULL);
+	pthread_mutex_init(&h->wait_mtx, NULL);
 	app->http = h;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -809,7 +909,7 @@ brk_http_start(struct brk_app *app)
 		goto out;
 	}
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (!cfg->dev_plain_http) {
 		if ((r = tls_pair_load(cfg->tls_cert, cfg->tls_key,
 		    &h->tls)) != 0)
@@ -853,11 +953,14 @@ brk_http_start(struct brk_app *app)
 		r = CM_ERR_IO;
 		goto out;
 	}
+	cm_audit_set_hook(audit_resume_hook, h);
 	r = 0;
  out:
 	if (r != 0) {
 		tls_pair_free(h->tls);
 		gnutls_free(h->client_ca.data);
+		pthread_mutex_destroy(&h->tls_mtx);
+		pthread_mutex_destroy(&h->wait_mtx);
 		free(h);
 		app->http = NULL;
 		cert_cb_http = NULL;
@@ -885,6 +988,12 @@ brk_http_drain_stop(struct brk_app *app, unsigned timeout_s)
 		usleep(20 * 1000);
 	cm_info(NULL, "http.drained", "{s:I}", "in_flight_left",
 	    (json_int_t)brk_metrics_inflight(app->metrics));
+	/* anything still held for the audit is answered with the error */
+	pthread_mutex_lock(&h->wait_mtx);
+	h->stopping = 1;
+	pthread_mutex_unlock(&h->wait_mtx);
+	audit_resume_hook(h, 0);
+	cm_audit_set_hook(NULL, NULL);
 	MHD_stop_daemon(h->mhd);
 	tls_pair_free(h->tls);
 	while ((p = h->tls_retired) != NULL) {
@@ -894,6 +1003,7 @@ brk_http_drain_stop(struct brk_app *app, unsigned timeout_s)
 	cert_cb_http = NULL;
 	gnutls_free(h->client_ca.data);
 	pthread_mutex_destroy(&h->tls_mtx);
+	pthread_mutex_destroy(&h->wait_mtx);
 	free(h);
 	app->http = NULL;
 }

@@ -192,6 +192,23 @@ int	 cm_audit_open(const char *path) CM_WUR;
 void	 cm_audit_close(void);
 int	 cm_audit_emit(const char *rid, const char *event, const char *fmt,
 	    ...) CM_WUR;
+/*
+ * The same record without waiting: it is appended to the open batch and
+ * *ticket names that batch.  Whoever releases the result of the operation
+ * (the HTTP layer, brk_audit_emit) must hold it back until
+ * cm_audit_ticket_done() says the batch is durable, and refuse it if the
+ * batch failed.  0, or CM_ERR_UNAVAIL (no stream), CM_ERR_NOMEM.
+ */
+int	 cm_audit_append(const char *rid, const char *event, uint64_t *ticket,
+	    const char *fmt, ...) CM_WUR;
+int	 cm_audit_vappend(const char *rid, const char *event, uint64_t *ticket,
+	    const char *fmt, va_list ap) CM_WUR;
+/* 1 when the ticket's batch is flushed (*result 0, or CM_ERR_IO when it
+ * failed or is too old to know), 0 while it is not. */
+int	 cm_audit_ticket_done(uint64_t ticket, int *result);
+/* fn(arg, done) runs on the flusher thread after every batch, without the
+ * audit lock; done is the id of the last batch flushed.  One hook. */
+void	 cm_audit_set_hook(void (*fn)(void *, uint64_t), void *arg);
 
 /* Growable buffer with a hard maximum; secret buffers wipe on free/grow. */
 struct cm_buf {

@@ -71,6 +71,10 @@ static int8_t		 audit_result[AUDIT_RING];	/* 0 ok, -1 failed (atomic) */
 static int		 audit_gathering;
 static size_t		 audit_pending_n;	/* records in the open batch */
 static size_t		 audit_last_n;		/* records in the last one */
+/* the hook and its argument, under audit_hook_mtx (held while it runs) */
+static pthread_mutex_t	 audit_hook_mtx = PTHREAD_MUTEX_INITIALIZER;
+static void		(*audit_hook)(void *, uint64_t);
+static void		*audit_hook_arg;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -453,6 +457,16 @@ audit_flusher_main(void *arg)
 		if (audit_last_n > 1 && audit_pending_n < audit_last_n)
 			audit_gather_locked();
 		audit_flush_locked();
+		{
+			uint64_t done = audit_done;
+
+			pthread_mutex_unlock(&audit_mtx);
+			pthread_mutex_lock(&audit_hook_mtx);
+			if (audit_hook != NULL)
+				audit_hook(audit_hook_arg, done);
+			pthread_mutex_unlock(&audit_hook_mtx);
+			pthread_mutex_lock(&audit_mtx);
+		}
 	}
 	return NULL;
 }
@@ -505,21 +519,41 @@ audit_result_of(uint64_t mine)
 	    0 : CM_ERR_IO;
 }
 
+void
+cm_audit_set_hook(void (*fn)(void *, uint64_t), void *arg)
+{
+	/* once this returns, an old hook is not running and will not run */
+	pthread_mutex_lock(&audit_hook_mtx);
+	audit_hook = fn;
+	audit_hook_arg = arg;
+	pthread_mutex_unlock(&audit_hook_mtx);
+}
+
 int
-cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
+cm_audit_ticket_done(uint64_t ticket, int *result)
+{
+	if (__atomic_load_n(&audit_done, __ATOMIC_ACQUIRE) < ticket)
+		return 0;
+	*result = audit_result_of(ticket);
+	return 1;
+}
+
+/*
+ * Append one record to the open batch; *mine is its batch and *seen the
+ * futex value to wait from.  The flusher is woken when it sleeps or when a
+ * gathered batch is full.
+ */
+static int
+audit_append_v(const char *rid, const char *event, uint64_t *mine,
+    uint32_t *seen, const char *fmt, va_list ap)
 {
 	char buf[RECORD_BUF], *heap;
 	json_t *o;
 	char *s;
 	size_t n;
-	uint64_t mine;
-	uint32_t seen;
 	int r;
-	va_list ap;
 
-	va_start(ap, fmt);
 	o = build_record(NULL, rid, event, NULL, fmt, ap);
-	va_end(ap);
 	if (o == NULL)
 		return CM_ERR_NOMEM;
 	s = record_line(o, buf, sizeof(buf), &n, &heap);
@@ -528,16 +562,11 @@ cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
 		return CM_ERR_NOMEM;
 	pthread_mutex_lock(&audit_mtx);
 	if (audit_fd == -1) {
-		pthread_mutex_unlock(&audit_mtx);
-		free(heap);
 		r = CM_ERR_UNAVAIL;
 		goto out;
 	}
-	if ((r = audit_flusher_start_locked()) != 0) {
-		pthread_mutex_unlock(&audit_mtx);
-		free(heap);
+	if ((r = audit_flusher_start_locked()) != 0)
 		goto out;
-	}
 	if (audit_pending.max == 0)
 		cm_buf_init(&audit_pending, AUDIT_MAX_BATCH, 0);
 	/* a full open batch: wait until the flusher has taken it */
@@ -546,19 +575,60 @@ cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
 		pthread_cond_signal(&audit_work_cv);
 		pthread_cond_wait(&audit_cv, &audit_mtx);
 	}
-	r = cm_buf_append(&audit_pending, s, n);
-	free(heap);
-	if (r != 0) {
-		pthread_mutex_unlock(&audit_mtx);
+	if ((r = cm_buf_append(&audit_pending, s, n)) != 0)
 		goto out;
-	}
 	audit_pending_n++;
-	mine = audit_batch;
-	/* wake the flusher when it sleeps, or when a gathered batch is full */
+	*mine = audit_batch;
+	*seen = audit_done32;
 	if (audit_idle || (audit_gathering && audit_pending_n >= audit_last_n))
 		pthread_cond_signal(&audit_work_cv);
-	seen = audit_done32;
+ out:
 	pthread_mutex_unlock(&audit_mtx);
+	free(heap);
+	return r;
+}
+
+int
+cm_audit_vappend(const char *rid, const char *event, uint64_t *ticket,
+    const char *fmt, va_list ap)
+{
+	uint32_t seen;
+	int r;
+
+	*ticket = 0;
+	r = audit_append_v(rid, event, ticket, &seen, fmt, ap);
+	if (r != 0)
+		cm_err(rid, "audit.write_failed", "{s:s, s:s}",
+		    "audit_event", event, "error", cm_strerror(r));
+	return r;
+}
+
+int
+cm_audit_append(const char *rid, const char *event, uint64_t *ticket,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = cm_audit_vappend(rid, event, ticket, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int
+cm_audit_emit(const char *rid, const char *event, const char *fmt, ...)
+{
+	uint64_t mine = 0;
+	uint32_t seen = 0;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = audit_append_v(rid, event, &mine, &seen, fmt, ap);
+	va_end(ap);
+	if (r != 0)
+		goto out;
 	while (__atomic_load_n(&audit_done, __ATOMIC_ACQUIRE) < mine) {
 		futex_wait(seen, batch_bit(mine));
 		seen = __atomic_load_n(&audit_done32, __ATOMIC_ACQUIRE);

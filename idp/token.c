@@ -281,7 +281,8 @@ respond_tokens(struct idp *idp, struct brk_req *r,
 		idp_oauth_error(r, CM_E_DIR_UNAVAILABLE, NULL, NULL);
 		goto out;
 	}
-	if (cm_audit_emit(brk_req_id(r), "token.issued",
+	/* the last step: the response waits for the record, not the thread */
+	if (brk_audit_emit(r, "token.issued",
 	    "{s:s, s:s?, s:s, s:s, s:b, s:b, s:s?}", "client_id",
 	    c->client_id, "uid", g->uid, "jti", g->jti, "scope",
 	    g->scope ? g->scope : "", "id_token", idt != NULL,

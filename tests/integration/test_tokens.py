@@ -25,7 +25,10 @@ def unb64(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
-class TokenVerifyTest(unittest.TestCase):
+class SvcBrokerCase(unittest.TestCase):
+    """A slapd, a broker, and a client_credentials client "svc" (cls.auth
+    is its Basic credential); subclasses add to set_up()."""
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = TempDir()
@@ -39,20 +42,15 @@ class TokenVerifyTest(unittest.TestCase):
                             "--grant", "client_credentials",
                             "--scope", "api.read").stdout
             secret = json.loads(out)["client_secret"]
-            auth = base64.b64encode(("svc:" + secret).encode()).decode()
-            r = cls.b.request(
-                "POST", "/token", body="grant_type=client_credentials",
-                headers={"Authorization": "Basic " + auth, "Content-Type":
-                         "application/x-www-form-urlencoded"})
-            assert r.status == 200, r.body
-            cls.token = r.json()["access_token"]
-            h, p, s = cls.token.split(".")
-            cls.hdr = json.loads(unb64(h))
-            cls.claims = json.loads(unb64(p))
-            cls.jwks = cls.b.request("GET", "/jwks.json").json()
+            cls.auth = base64.b64encode(("svc:" + secret).encode()).decode()
+            cls.set_up()
         except Exception:
             cls.tearDownClass()
             raise
+
+    @classmethod
+    def set_up(cls):
+        pass
 
     @classmethod
     def tearDownClass(cls):
@@ -60,6 +58,79 @@ class TokenVerifyTest(unittest.TestCase):
             cls.b.stop()
         cls.slapd.stop()
         cls.tmp.cleanup()
+
+
+class AuditHoldTest(SvcBrokerCase):
+    """The token endpoint does not hold its thread while the token.issued
+    record is synced (brk_audit_emit): the response waits instead.  A
+    token must still never reach the client before its record is on disk,
+    and a failed audit write must turn into SKM-1011 with no token."""
+
+    def token(self):
+        return self.b.request(
+            "POST", "/token", body="grant_type=client_credentials",
+            headers={"Authorization": "Basic " + self.auth, "Content-Type":
+                     "application/x-www-form-urlencoded"})
+
+    def audit_jtis(self):
+        jtis = set()
+        with open(self.b.audit) as f:
+            for line in f:
+                rec = json.loads(line)      # whole lines only
+                if rec.get("event") == "token.issued":
+                    jtis.add(rec["jti"])
+        return jtis
+
+    def test_record_on_disk_before_the_token(self):
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            futs = [ex.submit(lambda: (self.token(), self.audit_jtis()))
+                    for _ in range(64)]
+            for f in futs:
+                r, seen = f.result()
+                self.assertEqual(r.status, 200, r.body)
+                claims = json.loads(unb64(
+                    r.json()["access_token"].split(".")[1]))
+                # read right after the response: the record was there
+                self.assertIn(claims["jti"], seen)
+
+    def test_failed_audit_write_withholds_the_token(self):
+        size = os.path.getsize(self.b.audit)
+        pid = str(self.b.proc.pid)
+        subprocess.run(["prlimit", "--pid", pid,
+                        "--fsize=%d:unlimited" % size], check=True)
+        try:
+            r = self.token()
+        finally:
+            subprocess.run(["prlimit", "--pid", pid,
+                            "--fsize=unlimited:unlimited"], check=True)
+        self.assertEqual(r.status, 503, r.body)
+        j = r.json()
+        self.assertEqual(j["code"], "SKM-1011")
+        self.assertEqual(j["error"], "temporarily_unavailable")
+        self.assertEqual(j["request_id"], r.headers["x-request-id"])
+        self.assertNotIn("access_token", r.body.decode())
+        self.assertEqual(os.path.getsize(self.b.audit), size)  # no torn line
+        self.audit_jtis()                   # every line still parses
+        r = self.token()                    # and the stream recovers
+        self.assertEqual(r.status, 200, r.body)
+        jti = json.loads(unb64(r.json()["access_token"].split(".")[1]))["jti"]
+        self.assertIn(jti, self.audit_jtis())
+
+
+class TokenVerifyTest(SvcBrokerCase):
+    @classmethod
+    def set_up(cls):
+        r = cls.b.request(
+            "POST", "/token", body="grant_type=client_credentials",
+            headers={"Authorization": "Basic " + cls.auth, "Content-Type":
+                     "application/x-www-form-urlencoded"})
+        assert r.status == 200, r.body
+        cls.token = r.json()["access_token"]
+        h, p, s = cls.token.split(".")
+        cls.hdr = json.loads(unb64(h))
+        cls.claims = json.loads(unb64(p))
+        cls.jwks = cls.b.request("GET", "/jwks.json").json()
 
     def verify(self, tok, *args):
         p = self.b.ctl("token", "verify", "--aud", "svc", *args, tok,
