@@ -41,6 +41,7 @@ struct brk_config {
 	unsigned	request_timeout;	/* seconds per request */
 	unsigned	threads;		/* 0 = number of CPUs */
 	unsigned	drain_timeout;		/* seconds on SIGTERM */
+	unsigned	state_prune_interval;	/* seconds; 0 = never */
 	/* [logs] */
 	char		log_file[BRK_CONFIG_MAX_PATH];	/* "-" = stderr */
 	enum cm_log_level log_level;

@@ -82,7 +82,7 @@ main(int argc, char **argv)
 	char err[1024];
 	const char *path = NULL;
 	sigset_t set;
-	uint64_t t0 = cm_now_ms();
+	uint64_t t0 = cm_now_ms(), next_prune;
 	int ch, check_only = 0, sig, r;
 
 	while ((ch = getopt(argc, argv, "c:t")) != -1) {
@@ -180,8 +180,25 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	next_prune = cm_now_ms() + (uint64_t)cfg.state_prune_interval * 1000;
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		struct timespec wait = { 1, 0 };
+
+		/* the main thread also deletes expired directory state */
+		if (cfg.state_prune_interval > 0 && cm_now_ms() >= next_prune) {
+			(void)idp_prune_state(idp, cm_time(), NULL);
+			next_prune = cm_now_ms() +
+			    (uint64_t)cfg.state_prune_interval * 1000;
+		}
+		if (cfg.state_prune_interval > 0) {
+			uint64_t now_ms = cm_now_ms(), left = next_prune >
+			    now_ms ? next_prune - now_ms : 0;
+
+			wait.tv_sec = (time_t)(left / 1000);
+			wait.tv_nsec = (long)(left % 1000) * 1000000L;
+			if ((sig = sigtimedwait(&set, NULL, &wait)) == -1)
+				continue;	/* time to prune, or EINTR */
+		} else if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
 			int tr = brk_http_reload_tls(&app);

@@ -47,6 +47,7 @@ static const struct keydef keys[] = {
 	{ "connection_timeout",	K_UINT, N(connection_timeout), 1, 3600 },
 	{ "threads",		K_UINT, N(threads), 0, 256 },
 	{ "drain_timeout",	K_UINT, N(drain_timeout), 0, 3600 },
+	{ "state_prune_interval", K_UINT, N(state_prune_interval), 0, 86400 },
 	{ "log_file",		K_PATH, S(log_file), 0, 0 },
 	{ "log_level",		K_LEVEL, N(log_level), 0, 0 },
 	{ "audit_file",		K_PATH, S(audit_file), 0, 0 },
@@ -70,6 +71,7 @@ brk_config_defaults(struct brk_config *c)
 	c->connection_timeout = 30;
 	c->threads = 0;
 	c->drain_timeout = 30;
+	c->state_prune_interval = 60;
 	strlcpy(c->log_file, "-", sizeof(c->log_file));
 	c->log_level = CM_LOG_INFO;
 	dir_config_defaults(&c->dir);

@@ -273,6 +273,16 @@ dir_state_find(struct dir_pool *p, const char *kind, enum dir_state_by by,
 	return 0;
 }
 
+/*
+ * Delete the entries of one kind that expired at or before now.  A search
+ * returns at most DIR_SEARCH_MAX entries, so a backlog larger than that is
+ * taken in slices: when the search for "expires <= hi" is over the limit,
+ * hi moves halfway down towards the last bound that fitted, and after each
+ * slice is deleted the bound goes back up to now.  Bounded: at most
+ * DIR_PRUNE_MAX entries and 64 searches per call.
+ */
+#define DIR_PRUNE_MAX	(4 * DIR_SEARCH_MAX)
+
 int
 dir_state_prune(struct dir_pool *p, const char *kind, int64_t now,
     size_t *removed)
@@ -280,32 +290,46 @@ dir_state_prune(struct dir_pool *p, const char *kind, int64_t now,
 	static const char *const attrs[] = { "cn", NULL };
 	char base[DIR_MAX_DN], filter[128];
 	struct dir_result res;
+	int64_t lo = 0, hi = now;
 	size_t i, gone = 0;
-	int r;
+	int r = 0, searches;
 
 	if (removed != NULL)
 		*removed = 0;
 	if (!token_ok(kind, 16))
 		return CM_ERR_INVAL;
 	if ((r = dir_fmt(base, sizeof(base), "ou=%s,ou=state,%s", kind,
-	    p->cfg.base_dn)) != 0 ||
-	    (r = dir_fmt(filter, sizeof(filter),
-	    "(&(objectClass=skmState)(skmStateExpires<=%lld))",
-	    (long long)now)) != 0)
+	    p->cfg.base_dn)) != 0)
 		return r;
-	if ((r = dir_search(p, base, LDAP_SCOPE_ONELEVEL, filter, attrs,
-	    DIR_SEARCH_MAX, &res)) != 0)
-		return r;
-	for (i = 0; i < res.n; i++) {
-		char *cn = NULL;
+	for (searches = 0; searches < 64 && gone < DIR_PRUNE_MAX;
+	    searches++) {
+		if ((r = dir_fmt(filter, sizeof(filter),
+		    "(&(objectClass=skmState)(skmStateExpires<=%lld))",
+		    (long long)hi)) != 0)
+			break;
+		r = dir_search(p, base, LDAP_SCOPE_ONELEVEL, filter, attrs,
+		    DIR_SEARCH_MAX, &res);
+		if (r == CM_ERR_RANGE && hi > lo) {
+			hi = lo + (hi - lo) / 2;	/* a smaller slice */
+			continue;
+		}
+		if (r != 0)
+			break;
+		for (i = 0; i < res.n; i++) {
+			char *cn = NULL;
 
-		if (dir_entry_str(&res.v[i], "cn", &cn) == 0 && cn != NULL &&
-		    dir_state_delete(p, kind, cn) == 0)
-			gone++;
-		free(cn);
+			if (dir_entry_str(&res.v[i], "cn", &cn) == 0 &&
+			    cn != NULL && dir_state_delete(p, kind, cn) == 0)
+				gone++;
+			free(cn);
+		}
+		dir_result_clear(&res);
+		if (hi >= now)
+			break;			/* everything up to now */
+		lo = hi;
+		hi = now;
 	}
-	dir_result_clear(&res);
 	if (removed != NULL)
 		*removed = gone;
-	return 0;
+	return r;
 }

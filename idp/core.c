@@ -263,3 +263,31 @@ idp_free(struct idp **p)
 	free(*p);
 	*p = NULL;
 }
+
+int
+idp_prune_state(struct idp *idp, int64_t now, size_t *removed)
+{
+	static const char *const kinds[] = {
+		IDP_ST_TX, IDP_ST_SESS, IDP_ST_CODE, IDP_ST_RT, IDP_ST_JTI,
+		IDP_ST_REVOKED, IDP_ST_WA, IDP_ST_VC, "risk", "setjti",
+	};
+	size_t i, n, total = 0;
+	int r, first = 0;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		n = 0;
+		r = dir_state_prune(idp->dir, kinds[i], now, &n);
+		total += n;
+		if (r != 0 && first == 0)
+			first = r;
+		if (r != 0)
+			cm_warn(NULL, "state.prune_failed", "{s:s, s:s}",
+			    "kind", kinds[i], "error", cm_strerror(r));
+	}
+	if (total > 0)
+		cm_info(NULL, "state.pruned", "{s:I}", "removed",
+		    (json_int_t)total);
+	if (removed != NULL)
+		*removed = total;
+	return first;
+}

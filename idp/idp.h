@@ -79,6 +79,15 @@ int	idp_new(struct brk_app *app, const struct idp_config *cfg,
 void	idp_free(struct idp **idp);
 /* SIGHUP: reload the KEK and the policy file; on failure the old stay. */
 int	idp_reload(struct idp *idp);
+/*
+ * Delete expired directory state of every kind (login transactions,
+ * sessions, codes, refresh tokens, replay records, ...).  Reads already
+ * treat expired entries as gone; this keeps the directory from growing
+ * without bound.  brokerd calls it every state_prune_interval seconds;
+ * with several nodes each prunes, and a lost race is a harmless NOTFOUND.
+ * *removed (may be NULL) gets the count; 0 or the first error.
+ */
+int	idp_prune_state(struct idp *idp, int64_t now, size_t *removed);
 
 /* PKCE (RFC 7636): 1 when verifier is well-formed and S256(verifier)
  * equals challenge (constant time). */

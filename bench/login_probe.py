@@ -1,0 +1,54 @@
+"""bench/login_probe.py — CPU per full password login, one at a time
+(authorize -> login page -> POST /login -> code -> token, bench.py's
+full_login), for brokerd and slapd.  With SEKIMORI_SLAPD_DEBUG=1 slapd
+logs `stats`, and the operations of the measured logins are counted.
+
+  python3 bench/login_probe.py 20
+  SEKIMORI_SLAPD_DEBUG=1 python3 bench/login_probe.py 10
+"""
+import collections
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+os.environ.setdefault("BUILD", "build")
+sys.path.insert(0, HERE)
+import bench  # noqa: E402  (its harness imports follow $BUILD)
+from harness import TempDir  # noqa: E402
+from ldap_harness import Slapd  # noqa: E402
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+tmp = TempDir(prefix="skm-login-")
+sl = Slapd(tmp.path, demo=True)
+sl.start()
+s = None
+try:
+    s = bench.Sek(tmp.path, sl, False, "p").start()
+    out = s.b.ctl("--json", "client", "add", "rp1", "--redirect-uri",
+                  bench.RP_CB, "--name", "RP").stdout
+    s.rp_secret = json.loads(out)["client_secret"]
+    cl = bench.Client(s.b)
+    bench.full_login(cl, s)     # warm
+    log = os.path.join(sl.dir, "slapd.log")
+    mark = os.path.getsize(log) if os.path.exists(log) else 0
+    c0, b0 = bench.cpu_ticks([sl.pid()]), bench.cpu_ticks([s.pid])
+    for _ in range(N):
+        bench.full_login(cl, s)
+    c1, b1 = bench.cpu_ticks([sl.pid()]), bench.cpu_ticks([s.pid])
+    tck = os.sysconf("SC_CLK_TCK")
+    print("slapd %.1f ms per login, brokerd %.1f ms per login"
+          % ((c1 - c0) / tck / N * 1000, (b1 - b0) / tck / N * 1000))
+    if os.path.exists(log):
+        with open(log, errors="replace") as f:
+            f.seek(mark)
+            ops = collections.Counter(re.findall(
+                r" (SRCH|ADD|MOD|DEL|BIND|CMP|EXT|MODRDN) ", f.read()))
+        print("per login:", ", ".join("%s %.1f" % (k, v / N)
+                                      for k, v in sorted(ops.items())))
+finally:
+    if s is not None:
+        s.stop()
+    sl.stop()
+    tmp.cleanup()
