@@ -103,6 +103,7 @@ struct brk_req {
 	size_t			 sent_bytes;
 	/* brk_audit_emit: the batch the response waits for */
 	uint64_t		 audit_ticket;
+	int			 audit_res;	/* read by the hook at resume */
 	int			 suspended;
 	struct brk_req		*wait_next;	/* under wait_mtx */
 };
@@ -548,6 +549,11 @@ audit_resume_hook(void *arg, uint64_t done)
 		}
 		*pp = r->wait_next;
 		r->wait_next = NULL;
+		/* the result now, while the batch is the last one flushed:
+		 * the worker may run much later, after the results ring
+		 * has moved on (which would read as a failure) */
+		if (!cm_audit_ticket_done(r->audit_ticket, &r->audit_res))
+			r->audit_res = CM_ERR_UNAVAIL;	/* stopping */
 		MHD_resume_connection(r->conn);	/* r belongs to it again */
 	}
 	pthread_mutex_unlock(&h->wait_mtx);
@@ -583,14 +589,19 @@ audit_hold(struct brk_app *app, struct brk_req *r, int *res)
 
 static enum MHD_Result send_response(struct brk_req *);
 
-/* Send the handler's response, once its audit record (if any) is durable. */
+/*
+ * Send the handler's response, once its audit record (if any) is durable.
+ * resumed: the hook has put the batch's result in r->audit_res.
+ */
 static enum MHD_Result
-finish(struct brk_app *app, struct brk_req *r)
+finish(struct brk_app *app, struct brk_req *r, int resumed)
 {
 	int res = 0;
 
 	if (r->audit_ticket != 0) {
-		if (audit_hold(app, r, &res))
+		if (resumed)
+			res = r->audit_res;
+		else if (audit_hold(app, r, &res))
 			return MHD_YES;
 		if (res != 0) {
 			cm_err(r->rid, "http.audit_failed", "{s:s}", "error",
@@ -774,7 +785,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (r->suspended) {	/* resumed: its audit batch is done */
 		r->suspended = 0;
-		return finish(app, r);
+		return finish(app, r, 1);
 	}
 	if (r->responded)	/* an early answer is queued; drop the rest */
 		return MHD_YES;
@@ -804,7 +815,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		brk_resp_error(r, CM_E_BODY_TOO_LARGE, NULL);
 	else
 		req_dispatch(app, r);
-	return finish(app, r);
+	return finish(app, r, 0);
 }
 
 static void
@@ -936,6 +947,8 @@ brk_http_start(struct brk_app *app)
 		};
 		struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
 
+		/* before any request can be suspended */
+		cm_audit_set_hook(audit_resume_hook, h);
 		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL,
 		    access_cb, app,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -953,10 +966,10 @@ brk_http_start(struct brk_app *app)
 		r = CM_ERR_IO;
 		goto out;
 	}
-	cm_audit_set_hook(audit_resume_hook, h);
 	r = 0;
  out:
 	if (r != 0) {
+		cm_audit_set_hook(NULL, NULL);
 		tls_pair_free(h->tls);
 		gnutls_free(h->client_ca.data);
 		pthread_mutex_destroy(&h->tls_mtx);

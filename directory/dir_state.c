@@ -273,26 +273,53 @@ dir_state_find(struct dir_pool *p, const char *kind, enum dir_state_by by,
 	return 0;
 }
 
+/* Search base for filter; delete every entry found.  *gone grows. */
+static int
+prune_search(struct dir_pool *p, const char *kind, const char *base,
+    const char *filter, size_t *gone)
+{
+	static const char *const attrs[] = { "cn", NULL };
+	struct dir_result res;
+	size_t i;
+	int r;
+
+	if ((r = dir_search(p, base, LDAP_SCOPE_ONELEVEL, filter, attrs,
+	    DIR_SEARCH_MAX, &res)) != 0)
+		return r;
+	for (i = 0; i < res.n; i++) {
+		char *cn = NULL;
+
+		if (dir_entry_str(&res.v[i], "cn", &cn) == 0 && cn != NULL &&
+		    dir_state_delete(p, kind, cn) == 0)
+			(*gone)++;
+		free(cn);
+	}
+	dir_result_clear(&res);
+	return 0;
+}
+
 /*
  * Delete the entries of one kind that expired at or before now.  A search
  * returns at most DIR_SEARCH_MAX entries, so a backlog larger than that is
- * taken in slices: when the search for "expires <= hi" is over the limit,
- * hi moves halfway down towards the last bound that fitted, and after each
- * slice is deleted the bound goes back up to now.  Bounded: at most
- * DIR_PRUNE_MAX entries and 64 searches per call.
+ * taken in slices: when "expires <= hi" is over the limit, hi moves halfway
+ * down towards the last bound that fitted, and after each slice the bound
+ * goes back up to now.  When one second alone is over the limit (many
+ * replay records share an expiry), that second is split by the first
+ * character of cn (base64url of a hash: 64 even buckets).  Bounded: at
+ * most DIR_PRUNE_MAX entries and 160 searches per call.
  */
-#define DIR_PRUNE_MAX	(4 * DIR_SEARCH_MAX)
+#define DIR_PRUNE_MAX	DIR_SEARCH_MAX
 
 int
 dir_state_prune(struct dir_pool *p, const char *kind, int64_t now,
     size_t *removed)
 {
-	static const char *const attrs[] = { "cn", NULL };
-	char base[DIR_MAX_DN], filter[128];
-	struct dir_result res;
+	static const char b64u[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char base[DIR_MAX_DN], filter[160];
 	int64_t lo = 0, hi = now;
-	size_t i, gone = 0;
-	int r = 0, searches;
+	size_t gone = 0, b;
+	int r = 0, searches = 0;
 
 	if (removed != NULL)
 		*removed = 0;
@@ -301,29 +328,36 @@ dir_state_prune(struct dir_pool *p, const char *kind, int64_t now,
 	if ((r = dir_fmt(base, sizeof(base), "ou=%s,ou=state,%s", kind,
 	    p->cfg.base_dn)) != 0)
 		return r;
-	for (searches = 0; searches < 64 && gone < DIR_PRUNE_MAX;
-	    searches++) {
+	while (searches < 160 && gone < DIR_PRUNE_MAX) {
+		searches++;
 		if ((r = dir_fmt(filter, sizeof(filter),
 		    "(&(objectClass=skmState)(skmStateExpires<=%lld))",
 		    (long long)hi)) != 0)
 			break;
-		r = dir_search(p, base, LDAP_SCOPE_ONELEVEL, filter, attrs,
-		    DIR_SEARCH_MAX, &res);
-		if (r == CM_ERR_RANGE && hi > lo) {
+		r = prune_search(p, kind, base, filter, &gone);
+		if (r == CM_ERR_RANGE && hi - lo > 1) {
 			hi = lo + (hi - lo) / 2;	/* a smaller slice */
 			continue;
 		}
-		if (r != 0)
-			break;
-		for (i = 0; i < res.n; i++) {
-			char *cn = NULL;
+		if (r == CM_ERR_RANGE) {
+			/* one second over the limit: by cn's first char */
+			r = 0;
+			for (b = 0; b < sizeof(b64u) - 1 && searches < 160 &&
+			    gone < DIR_PRUNE_MAX; b++, searches++) {
+				int br;
 
-			if (dir_entry_str(&res.v[i], "cn", &cn) == 0 &&
-			    cn != NULL && dir_state_delete(p, kind, cn) == 0)
-				gone++;
-			free(cn);
-		}
-		dir_result_clear(&res);
+				if ((br = dir_fmt(filter, sizeof(filter),
+				    "(&(objectClass=skmState)"
+				    "(skmStateExpires<=%lld)(cn=%c*))",
+				    (long long)hi, b64u[b])) != 0 ||
+				    (br = prune_search(p, kind, base, filter,
+				    &gone)) != 0)
+					r = br;	/* the next call retries */
+			}
+			if (r != 0)
+				break;
+		} else if (r != 0)
+			break;
 		if (hi >= now)
 			break;			/* everything up to now */
 		lo = hi;

@@ -358,7 +358,7 @@ int	dir_state_find(struct dir_pool *p, const char *kind,
 	    enum dir_state_by by, const char *value, char ***keys, size_t *n)
 	    CM_WUR;
 /* Delete entries expired at now (a backlog over DIR_SEARCH_MAX is taken in
- * slices; at most 4 * DIR_SEARCH_MAX per call). */
+ * slices; at most DIR_SEARCH_MAX per call, the rest on later calls). */
 int	dir_state_prune(struct dir_pool *p, const char *kind, int64_t now,
 	    size_t *removed) CM_WUR;
 void	dir_state_free(struct dir_state **s);

@@ -264,6 +264,8 @@ idp_free(struct idp **p)
 	*p = NULL;
 }
 
+#define IDP_PRUNE_BUDGET_MS	2000	/* a pass starts no kind after this */
+
 int
 idp_prune_state(struct idp *idp, int64_t now, size_t *removed)
 {
@@ -274,7 +276,13 @@ idp_prune_state(struct idp *idp, int64_t now, size_t *removed)
 	size_t i, n, total = 0;
 	int r, first = 0;
 
+	uint64_t budget = cm_now_ms() + IDP_PRUNE_BUDGET_MS;
+
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		/* brokerd prunes on its signal thread: keep each pass
+		 * short, a backlog goes over several passes */
+		if (cm_now_ms() > budget)
+			break;
 		n = 0;
 		r = dir_state_prune(idp->dir, kinds[i], now, &n);
 		total += n;

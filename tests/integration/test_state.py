@@ -11,6 +11,7 @@ from harness import Broker, TempDir
 from ldap_harness import Slapd
 
 BACKLOG = 5300      # over DIR_SEARCH_MAX: the prune must slice
+SAME = 5100         # all expiring in the same second
 
 
 class StatePruneTest(unittest.TestCase):
@@ -55,20 +56,27 @@ class StatePruneTest(unittest.TestCase):
         # spread over the last day, so the slices split by expiry
         self.add("tx", old, [now - 86400 + i * 16 for i in range(BACKLOG)])
         self.add("code", ["gone1"], [now - 5])
+        # one second alone over the search limit (replay records of many
+        # assertions with the same lifetime): split by cn's first char
+        same = ["%s%05d" % ("ABCDEFGHabcdefgh0123456789-_"[i % 28], i)
+                for i in range(SAME)]
+        self.add("jti", same, [now - 30] * SAME)
         self.add("sess", ["live1"], [now + 3600])
         self.add("tx", ["live2"], [now + 3600])
         self.assertEqual(len(self.entries("tx")), BACKLOG + 1)
         self.b.start()          # prunes every second
         deadline = time.time() + 60
         while time.time() < deadline and (
-                len(self.entries("tx")) > 1 or self.entries("code")):
+                len(self.entries("tx")) > 1 or self.entries("code") or
+                self.entries("jti")):
             time.sleep(0.5)
+        self.assertEqual(self.entries("jti"), set())
         self.assertEqual(self.entries("tx"), {"live2"})
         self.assertEqual(self.entries("code"), set())
         self.assertEqual(self.entries("sess"), {"live1"})
         pruned = sum(l.get("removed", 0) for l in self.b.log_lines()
                      if l.get("event") == "state.pruned")
-        self.assertEqual(pruned, BACKLOG + 1)
+        self.assertEqual(pruned, BACKLOG + 1 + SAME)
 
 
 if __name__ == "__main__":
