@@ -70,9 +70,14 @@ PEP_LIBS := $(shell pkg-config --libs openssl jansson libsodium libcurl \
 	2>/dev/null) -lpthread -lm
 PEP_OUT  := $(BUILD)/libsekimori-pep.a $(BUILD)/libsekimori-pep.so
 
+# slapd's {ARGON2} password scheme on libsodium (directory/slapd/): Debian's
+# slapd loads it, so it is never built with sanitizers.  Its one undefined
+# symbol, lutil_passwd_add, is slapd's.
+SLAPD_MOD := $(BUILD)/slapd/skm_argon2.so
+
 .PHONY: all deps run test test-unit test-integration asan test-asan fuzz \
 	fuzz-smoke install clean docs-check bench cluster soak chaos fuzz-long
-all: $(PROGS) $(PEP_OUT) $(UNIT_BINS) $(TEST_HELPER_BINS) $(BUILD)/examples/pep
+all: $(PROGS) $(PEP_OUT) $(SLAPD_MOD) $(UNIT_BINS) $(TEST_HELPER_BINS) $(BUILD)/examples/pep
 
 deps:
 	@scripts/deps.sh
@@ -128,6 +133,15 @@ $(BUILD)/libsekimori-pep.so: $(patsubst %.c,$(BUILD)/pic/%.o,$(PEP_SRCS)) \
 		-Wl,--version-script=tokens/libsekimori-pep.map \
 		-Wl,-z,relro,-z,now,-z,noexecstack -Wl,--no-undefined $(SANLD) \
 		-o $@ $(filter %.o,$^) $(PEP_LIBS)
+
+$(SLAPD_MOD): directory/slapd/skm_argon2.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=c11 -g -O2 -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
+		-fstack-protector-strong -fPIC $(WARN) \
+		$(shell pkg-config --cflags libsodium 2>/dev/null) -shared \
+		-Wl,-z,relro,-z,now,-z,noexecstack -o $@ $< \
+		$(shell pkg-config --libs libsodium 2>/dev/null) -llber
 
 # the example PEP links the static library only, as a service would
 $(BUILD)/examples/pep: $(BUILD)/obj/examples/pep.o $(BUILD)/libsekimori-pep.a
@@ -193,7 +207,7 @@ docs-check: $(BUILD)/brokerctl
 docs: $(BUILD)/brokerctl
 	$(BUILD)/brokerctl errors --markdown > docs/errors.md
 
-install: $(PROGS)
+install: $(PROGS) $(SLAPD_MOD)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)$(PREFIX)/share/sekimori/conf \
 		$(DESTDIR)$(PREFIX)/share/doc/sekimori
@@ -203,6 +217,8 @@ install: $(PROGS)
 	install -m 0644 $(BUILD)/libsekimori-pep.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(BUILD)/libsekimori-pep.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 tokens/pep.h $(DESTDIR)$(PREFIX)/include/sekimori/pep.h
+	install -d $(DESTDIR)$(PREFIX)/lib/sekimori
+	install -m 0644 $(SLAPD_MOD) $(DESTDIR)$(PREFIX)/lib/sekimori/skm_argon2.so
 	cp -R conf/. $(DESTDIR)$(PREFIX)/share/sekimori/conf/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/sekimori/
 

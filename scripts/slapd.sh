@@ -33,6 +33,8 @@
 #   SEKIMORI_PPOLICY_FAILURE_INTERVAL  seconds failures are counted (900)
 #   SEKIMORI_PPOLICY_LOCKOUT_DURATION  seconds an account stays locked (900)
 #   SEKIMORI_SLAPD_DEBUG            non-empty: slapd logs to DIR/slapd.log
+#   SEKIMORI_SLAPD_PWMOD            the {ARGON2} module (default
+#                                   $BUILD/slapd/skm_argon2.so, made by make)
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +42,14 @@ CONFDIR="$TOP/conf/ldap"
 MODDIR=${SEKIMORI_SLAPD_MODDIR:-/usr/lib/ldap}
 SCHEMADIR=${SEKIMORI_SLAPD_SCHEMADIR:-/etc/ldap/schema}
 SLAPD=${SEKIMORI_SLAPD:-/usr/sbin/slapd}
+# slapd's {ARGON2} scheme: our module (Argon2id on libsodium, built by make
+# into $BUILD/slapd/) rather than Debian's argon2.so (Argon2i on libargon2)
+case "${BUILD:-build}" in
+/*) PWMOD_DEF="${BUILD}/slapd/skm_argon2.so" ;;
+*) PWMOD_DEF="$TOP/${BUILD:-build}/slapd/skm_argon2.so" ;;
+esac
+[ -f "$PWMOD_DEF" ] || PWMOD_DEF="$TOP/build/slapd/skm_argon2.so"
+PWMOD=${SEKIMORI_SLAPD_PWMOD:-$PWMOD_DEF}
 PATH="$PATH:/usr/sbin:/sbin"
 
 die() { echo "slapd.sh: $*" >&2; exit 1; }
@@ -94,6 +104,7 @@ ext() { # ldap tool via ldapi + SASL EXTERNAL as the instance's root
 fill() { # template -> stdout
 	sed -e "s|@DIR@|$D|g" -e "s|@BASE@|$BASE|g" -e "s|@ROOTDN@|$ROOT|g" \
 	    -e "s|@BROKER@|$BROKER|g" -e "s|@MODDIR@|$MODDIR|g" \
+	    -e "s|@PWMOD@|$PWMOD|g" \
 	    -e "s|@SCHEMADIR@|$SCHEMADIR|g" -e "s|@CONFDIR@|$CONFDIR|g" \
 	    -e "s|@DC@|$DC|g" -e "s|@MAX_FAILURE@|$MAXF|g" \
 	    -e "s|@MAX_RECORDED@|$MAXR|g" -e "s|@FAILURE_INTERVAL@|$FINT|g" \
@@ -158,6 +169,12 @@ create() {
 	esac
 	case "$BASE" in *'|'*|*'&'*|*'\'*) die "unsupported character in base DN" ;; esac
 	DC=${BASE#dc=}; DC=${DC%%,*}
+	[ -f "$PWMOD" ] || die "$PWMOD not found: build it first (make)"
+	case "$PWMOD" in
+	/*) ;;
+	*) die "SEKIMORI_SLAPD_PWMOD must be an absolute path" ;;
+	esac
+	case "$PWMOD" in *[!A-Za-z0-9/._+-]*) die "unsupported character in the module path $PWMOD" ;; esac
 	MAXF=${SEKIMORI_PPOLICY_MAX_FAILURE:-5}
 	FINT=${SEKIMORI_PPOLICY_FAILURE_INTERVAL:-900}
 	LDUR=${SEKIMORI_PPOLICY_LOCKOUT_DURATION:-900}

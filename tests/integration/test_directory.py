@@ -303,16 +303,41 @@ class TestAccessControl(DirCase):
         self.assertNotIn("cn=broker", p.stdout)
         self.assertNotIn("ou=devices", p.stdout)
 
-    def test_password_hashed_with_argon2(self):
-        self.add_user("hashed")
-        p = self.slapd.ldap("ldapsearch", args=[
-            "-LLL", "-b", "uid=hashed,ou=people," + self.slapd.base,
-            "-s", "base", "userPassword"])
+    def _stored_password(self, uid):
         import base64
+        p = self.slapd.ldap("ldapsearch", args=[
+            "-LLL", "-b", "uid=%s,ou=people,%s" % (uid, self.slapd.base),
+            "-s", "base", "userPassword"])
         line = [l for l in p.stdout.replace("\n ", "").splitlines()
                 if l.startswith("userPassword")][0]
-        value = base64.b64decode(line.split(":: ", 1)[1])
-        self.assertTrue(value.startswith(b"{ARGON2}$argon2"), value[:20])
+        return base64.b64decode(line.split(":: ", 1)[1])
+
+    def test_password_hashed_with_argon2id(self):
+        # our module (directory/slapd/skm_argon2.c), not Debian's argon2.so,
+        # which writes Argon2i
+        self.add_user("hashed")
+        value = self._stored_password("hashed")
+        self.assertTrue(value.startswith(
+            b"{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$"), value[:40])
+
+    def test_argon2i_hash_from_argon2so_still_verifies(self):
+        # what Debian's argon2.so stored (libargon2, the reference `argon2`
+        # tool: -i -t 2 -k 19456 -p 1, salt "sekimori-salt-16")
+        self.add_user("legacyi", None)
+        ref = ("{ARGON2}$argon2i$v=19$m=19456,t=2,p=1$c2VraW1vcmktc2FsdC0x"
+               "Ng$BYLID1Y/A9NS0HfDRSAHBG9JfMKSLPVvqjpOkVk+8x0")
+        self.slapd.ldap("ldapmodify", stdin=(
+            "dn: uid=legacyi,ou=people,%s\nchangetype: modify\nreplace: "
+            "userPassword\nuserPassword: %s\n" % (self.slapd.base, ref)))
+        self.ctl("user", "check-password", "legacyi", stdin="Tr0ub4dor&3\n")
+        p = self.ctl("user", "check-password", "legacyi",
+                     stdin="Tr0ub4dor&4\n", ok=False)
+        self.assertEqual(p.returncode, 1)
+        # the next change writes Argon2id
+        self.ctl("user", "passwd", "legacyi", stdin=GOOD_PW + "\n")
+        self.assertTrue(self._stored_password("legacyi").startswith(
+            b"{ARGON2}$argon2id$"))
+        self.ctl("user", "check-password", "legacyi", stdin=GOOD_PW + "\n")
 
     def test_plain_tcp_bind_refused(self):
         pwf = os.path.join(self.tmp, "demo.pw.tcp")
