@@ -763,7 +763,10 @@ req_dispatch(struct brk_app *app, struct brk_req *r)
 		brk_resp_error(r, CM_E_METHOD, NULL);
 		return;
 	}
+	/* one read of each directory entry per request (directory.h) */
+	dir_scope_begin();
 	rt->h(app, r, rt->ctx);
+	dir_scope_end();
 }
 
 static enum MHD_Result

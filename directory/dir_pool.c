@@ -745,6 +745,8 @@ run_op(struct dir_pool *p, struct dir_opargs *a, int *ldrc_out)
 	int attempt, rc = LDAP_OTHER, r = CM_ERR_INTERNAL;
 
 	a->timeout_ms = p->cfg.timeout_ms;
+	if (a->op != OP_SEARCH)
+		dir_scope_forget();
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((r = dir_conn_get(p, DIR_CONN_SVC, &c)) != 0) {
 			rc = r == CM_ERR_TIMEOUT ? LDAP_TIMEOUT :
@@ -790,12 +792,142 @@ run_op(struct dir_pool *p, struct dir_opargs *a, int *ldrc_out)
 	return r;
 }
 
+/*
+ * ---- request scope ----
+ * Per thread: the answers of the searches made since dir_scope_begin(),
+ * keyed by pool, base, scope, filter, attribute list and limit, until any
+ * write or bind on this thread empties them.
+ */
+#define DIR_SCOPE_MAX	16
+
+struct scope_ent {
+	const struct dir_pool	*p;
+	const char *const	*attrs;
+	char			*key;	/* scope NUL base NUL filter, max */
+	size_t			 klen;
+	struct dir_result	 res;
+};
+
+static __thread struct {
+	unsigned		 depth;
+	size_t			 n;
+	struct scope_ent	 e[DIR_SCOPE_MAX];
+	struct dir_scope_stats	 st;
+} scope_tls;
+
+static void
+scope_clear(void)
+{
+	for (size_t i = 0; i < scope_tls.n; i++) {
+		free(scope_tls.e[i].key);
+		dir_result_clear(&scope_tls.e[i].res);
+	}
+	scope_tls.n = 0;
+}
+
+void
+dir_scope_begin(void)
+{
+	if (scope_tls.depth++ == 0) {
+		scope_clear();
+		memset(&scope_tls.st, 0, sizeof(scope_tls.st));
+	}
+}
+
+void
+dir_scope_end(void)
+{
+	if (scope_tls.depth == 0)
+		return;
+	if (--scope_tls.depth == 0)
+		scope_clear();
+}
+
+void
+dir_scope_stats(struct dir_scope_stats *out)
+{
+	*out = scope_tls.st;
+}
+
+/* a write or a bind: what was read may have changed */
+void
+dir_scope_forget(void)
+{
+	if (scope_tls.n > 0) {
+		scope_clear();
+		scope_tls.st.invalidated++;
+	}
+}
+
+static char *
+scope_key(const char *base, int scope, const char *filter, size_t max,
+    size_t *klen)
+{
+	char *k;
+	int n;
+
+	n = asprintf(&k, "%d%c%s%c%s%c%zu", scope, 0, base, 0, filter, 0,
+	    max);
+	if (n < 0)
+		return NULL;
+	*klen = (size_t)n;
+	return k;
+}
+
+static int
+copy_result(const struct dir_result *src, struct dir_result *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (src->n == 0)
+		return 0;
+	if ((dst->v = calloc(src->n, sizeof(*dst->v))) == NULL)
+		return CM_ERR_NOMEM;
+	for (size_t i = 0; i < src->n; i++) {
+		const struct dir_entry *se = &src->v[i];
+		struct dir_entry *de = &dst->v[i];
+
+		dst->n++;
+		if ((de->dn = strdup(se->dn)) == NULL)
+			goto fail;
+		if (se->nattrs > 0 && (de->attrs = calloc(se->nattrs,
+		    sizeof(*de->attrs))) == NULL)
+			goto fail;
+		for (size_t j = 0; j < se->nattrs; j++) {
+			size_t nv = 0;
+
+			de->nattrs++;
+			if ((de->attrs[j].name = strdup(se->attrs[j].name)) ==
+			    NULL)
+				goto fail;
+			if (se->attrs[j].vals == NULL)
+				continue;
+			while (se->attrs[j].vals[nv] != NULL)
+				nv++;
+			if ((de->attrs[j].vals = ber_memcalloc(nv + 1,
+			    sizeof(struct berval *))) == NULL)
+				goto fail;
+			for (size_t k = 0; k < nv; k++)
+				if ((de->attrs[j].vals[k] =
+				    ber_dupbv(NULL, se->attrs[j].vals[k])) ==
+				    NULL)
+					goto fail;
+		}
+	}
+	return 0;
+ fail:
+	dir_result_clear(dst);
+	return CM_ERR_NOMEM;
+}
+
 int
 dir_search(struct dir_pool *p, const char *base, int scope,
     const char *filter, const char *const *attrs, size_t max,
     struct dir_result *out)
 {
 	struct dir_opargs a;
+	char *key = NULL;
+	size_t klen = 0;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	memset(&a, 0, sizeof(a));
@@ -806,7 +938,35 @@ dir_search(struct dir_pool *p, const char *base, int scope,
 	a.attrs = attrs;
 	a.max = max > DIR_SEARCH_MAX ? DIR_SEARCH_MAX : max;
 	a.res = out;
-	return run_op(p, &a, NULL);
+	if (scope_tls.depth == 0)
+		return run_op(p, &a, NULL);
+	if ((key = scope_key(base, scope, filter, a.max, &klen)) != NULL) {
+		for (size_t i = 0; i < scope_tls.n; i++) {
+			struct scope_ent *e = &scope_tls.e[i];
+
+			if (e->p != p || e->attrs != attrs || e->klen != klen ||
+			    memcmp(e->key, key, klen) != 0)
+				continue;
+			free(key);
+			if ((r = copy_result(&e->res, out)) == 0)
+				scope_tls.st.hits++;
+			return r;
+		}
+	}
+	scope_tls.st.misses++;
+	r = run_op(p, &a, NULL);
+	if (r == 0 && key != NULL && scope_tls.depth > 0 &&
+	    scope_tls.n < DIR_SCOPE_MAX &&
+	    copy_result(out, &scope_tls.e[scope_tls.n].res) == 0) {
+		scope_tls.e[scope_tls.n].p = p;
+		scope_tls.e[scope_tls.n].attrs = attrs;
+		scope_tls.e[scope_tls.n].key = key;
+		scope_tls.e[scope_tls.n].klen = klen;
+		scope_tls.n++;
+		key = NULL;
+	}
+	free(key);
+	return r;
 }
 
 int

@@ -57,6 +57,8 @@ struct dir_result {
 };
 
 void	dir_result_clear(struct dir_result *r);
+/* a write or bind on this thread: the request scope forgets its reads */
+void	dir_scope_forget(void);
 
 /* Borrow a connection of the given kind (waits at most the timeout). */
 int	dir_conn_get(struct dir_pool *p, int kind, struct dir_conn **out) CM_WUR;

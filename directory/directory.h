@@ -97,6 +97,27 @@ void	dir_pool_free(struct dir_pool **p);
 int	dir_pool_ping(struct dir_pool *p) CM_WUR;
 
 /*
+ * Request scope.  Between dir_scope_begin() and dir_scope_end() on one
+ * thread, a search repeated with the same pool, base, scope, filter,
+ * attribute list (the same array) and limit is answered with a copy of its
+ * first answer, until a write (add, modify, delete, Password Modify) or a
+ * password bind through the directory on this thread forgets every answer.
+ * The broker opens a scope around each HTTP request: the request reads a
+ * user, its groups or its authenticators from slapd once, not once per
+ * step.  Scopes nest; at most 16 answers are kept (later searches go to
+ * slapd).  Other threads, and code outside a scope, always ask slapd.
+ */
+struct dir_scope_stats {
+	unsigned long	hits;		/* answered from the scope */
+	unsigned long	misses;		/* asked slapd */
+	unsigned long	invalidated;	/* forgotten after a write or bind */
+};
+void	dir_scope_begin(void);
+void	dir_scope_end(void);
+/* this thread's counts since its outermost dir_scope_begin() */
+void	dir_scope_stats(struct dir_scope_stats *out);
+
+/*
  * Escaping (RFC 4515 filter values, RFC 4514 DN attribute values).  The
  * result is a new NUL-terminated string (free()).  Embedded NULs are
  * escaped, never truncated.  CM_ERR_RANGE above DIR_VALUE_MAX*3 bytes out.

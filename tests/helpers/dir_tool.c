@@ -13,6 +13,11 @@
  *   dir_tool CONF cas DN ATTR OLD|- NEW|-
  *   dir_tool CONF rpa-check ID
  *   dir_tool CONF groups UID [nested]
+ *   dir_tool CONF scope UID                one request scope (directory.h):
+ *                                          a line per step, "step status
+ *                                          hits misses invalidated"; the
+ *                                          password on stdin; leaves UID
+ *                                          active
  *
  * CONF is a sekimori.conf; only the keys the directory owns are read.
  * Exit 0 on success (for cas-race: exactly one winner), 1 otherwise.
@@ -102,6 +107,52 @@ race_run(void *arg)
 	pthread_barrier_wait(x->bar);
 	x->r = dir_cas_attr(x->pool, x->dn, x->attr, x->old, x->new_value);
 	return NULL;
+}
+
+/* "step status hits misses invalidated" */
+static int
+scope_line(struct dir_pool *p, const char *step, const char *uid)
+{
+	struct dir_scope_stats st;
+	struct dir_user *u = NULL;
+	int r;
+
+	r = dir_user_find(p, uid, &u);
+	dir_scope_stats(&st);
+	printf("%s %s %lu %lu %lu\n", step, r == 0 ?
+	    dir_status_str(u->status) : rname(r), st.hits, st.misses,
+	    st.invalidated);
+	dir_user_free(&u);
+	return r;
+}
+
+static int
+scope_steps(struct dir_pool *p, const char *uid)
+{
+	char pw[4096];
+	size_t n = fread(pw, 1, sizeof(pw) - 1, stdin);
+	int r = 0;
+
+	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+		n--;
+	dir_scope_begin();
+	r |= scope_line(p, "first", uid);
+	r |= scope_line(p, "again", uid);
+	dir_scope_begin();		/* nested: the same scope */
+	r |= scope_line(p, "nested", uid);
+	dir_scope_end();
+	r |= dir_user_set_status(p, uid, DIR_STATUS_SUSPENDED);
+	r |= scope_line(p, "after-write", uid);
+	r |= scope_line(p, "again", uid);
+	r |= dir_user_set_status(p, uid, DIR_STATUS_ACTIVE);
+	(void)scope_line(p, "after-write", uid);
+	printf("bind %s\n", rname(dir_user_passwd_verify(p, uid, pw, n)));
+	r |= scope_line(p, "after-bind", uid);
+	dir_scope_end();
+	r |= scope_line(p, "outside", uid);
+	r |= scope_line(p, "outside", uid);
+	memset(pw, 0, sizeof(pw));
+	return r;
 }
 
 int
@@ -218,6 +269,8 @@ main(int argc, char **argv)
 			printf("%s\n", rname(r));
 		dir_names_free(&names, n);
 		ok = r == 0;
+	} else if (strcmp(cmd, "scope") == 0 && argc == 4) {
+		ok = scope_steps(p, argv[3]) == 0;
 	} else {
 		fprintf(stderr, "dir_tool: bad command\n");
 		dir_pool_free(&p);

@@ -351,6 +351,33 @@ class TestAccessControl(DirCase):
         self.assertNotEqual(p.returncode, 0)
 
 
+class TestRequestScope(DirCase):
+    def test_scope_reads_once_and_forgets_after_writes(self):
+        self.add_user("scoped")
+        rc, out = self.tool("scope", "scoped", stdin=GOOD_PW + "\n")
+        self.assertEqual(rc, 0, out)
+        rows = [l.split() for l in out.splitlines()]
+        # step, status, hits, misses, invalidated.  dir_user_set_status
+        # and dir_user_passwd_verify look the user up first themselves.
+        self.assertEqual(rows, [
+            ["first", "active", "0", "1", "0"],
+            ["again", "active", "1", "1", "0"],
+            ["nested", "active", "2", "1", "0"],
+            # set_status: its lookup is a hit, its write forgets, and
+            # slapd is asked again
+            ["after-write", "suspended", "3", "2", "1"],
+            ["again", "suspended", "4", "2", "1"],
+            ["after-write", "active", "5", "3", "2"],
+            ["bind", "OK"],
+            # verify: its lookup asks slapd, its bind forgets (password
+            # policy state may change), so the next read asks slapd
+            ["after-bind", "active", "5", "5", "3"],
+            # outside a scope nothing is kept or counted
+            ["outside", "active", "5", "5", "3"],
+            ["outside", "active", "5", "5", "3"],
+        ])
+
+
 class TestPasswords(DirCase):
     def test_passwd_and_check(self):
         self.add_user("pwuser")
