@@ -473,8 +473,10 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 	if (upgrade != NULL && idp_session_get(idp, upgrade, &old) == 0 &&
 	    idp_session_end(idp, NULL, old) != 0)
 		cm_warn(brk_req_id(r), "session.end_failed", NULL);
-	/* the transaction is spent; its cookie goes too */
-	if ((rc = dir_state_delete(idp->dir, IDP_ST_TX, tx)) != 0 &&
+	/* the transaction is spent; its cookie goes too (tx is NULL when
+	 * the password stage already deleted it) */
+	if (tx != NULL &&
+	    (rc = dir_state_delete(idp->dir, IDP_ST_TX, tx)) != 0 &&
 	    rc != CM_ERR_NOTFOUND)
 		cm_warn(brk_req_id(r), "login.tx_delete_failed", NULL);
 	(void)idp_set_cookie(r, IDP_COOKIE_TX, "", 0, "Lax");
@@ -526,11 +528,12 @@ refuse(struct brk_req *r, enum cm_eid id, const char *why)
 /*
  * The password is right: decide what else is needed.  The user's groups,
  * the source network and the client go into the policy; the result names
- * the rule in the audit stream.
+ * the rule in the audit stream.  The caller has deleted the password
+ * stage's transaction; a further stage starts its own.
  */
 static void
-after_password(struct idp *idp, struct brk_req *r, const char *tx,
-    json_t *txo, const char *uid, enum idp_lang lang)
+after_password(struct idp *idp, struct brk_req *r, json_t *txo,
+    const char *uid, enum idp_lang lang)
 {
 	struct idp_policy_decision d;
 	json_t *amr = json_pack("[s]", "pwd");
@@ -584,7 +587,8 @@ after_password(struct idp *idp, struct brk_req *r, const char *tx,
 		    0, lang);
 		goto out;
 	}
-	finish_login(idp, r, tx, txo, uid, IDP_AAL1, amr, "password");
+	/* the password stage deleted the transaction already */
+	finish_login(idp, r, NULL, txo, uid, IDP_AAL1, amr, "password");
  out:
 	json_decref(amr);
 }
@@ -889,7 +893,7 @@ idp_h_login_post(struct brk_app *app, struct brk_req *r, void *ctx)
 	/* the password stage is spent whatever follows */
 	if (dir_state_delete(idp->dir, IDP_ST_TX, tx) != 0)
 		cm_warn(brk_req_id(r), "login.tx_delete_failed", NULL);
-	after_password(idp, r, tx, txo, user, l);
+	after_password(idp, r, txo, user, l);
  out:
 	json_decref(txo);
 	brk_form_free(&f);
