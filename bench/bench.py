@@ -512,6 +512,17 @@ def limits():
     RES["meta"]["argon2"] = {"one_thread": statistics.median(a1),
                              "all_cores": a2, "runs_one": a1}
     log("argon2id m=19456 t=2 p=1:", RES["meta"]["argon2"])
+    # libsodium: what slapd computes through our skm_argon2.so
+    s1 = []
+    sb = os.path.join(BIN, "sodium_argon2_bench")
+    for i in range(2):
+        o = sh([sb, "19456", "2", "1", "5"], timeout=60)
+        s1.append(float(re.search(r"= ([\d.]+) hashes/s", o).group(1)))
+    s2 = argon2_all_cores(impl="sodium")
+    RES["meta"]["argon2_sodium"] = {"one_thread": statistics.median(s1),
+                                    "all_cores": s2, "runs_one": s1}
+    log("argon2id (libsodium) m=19456 t=2 p=1:",
+        RES["meta"]["argon2_sodium"])
     save()
 
 
@@ -633,8 +644,11 @@ def login_run(sk, secs, max_logins, conc, checkpoints=None, tag=""):
     return res
 
 
-def argon2_all_cores(secs=5):
-    ab = os.path.join(BIN, "argon2_bench")
+def argon2_all_cores(secs=5, impl="libargon2"):
+    """hashes/s with one process per core at once: libargon2 (the peers'
+    reference loop, ../shared/bench/argon2_bench.c) or libsodium (ours)."""
+    ab = os.path.join(BIN, "argon2_bench" if impl == "libargon2"
+                      else "sodium_argon2_bench")
     procs = [subprocess.Popen([ab, "19456", "2", "1", str(secs)],
                               stdout=subprocess.PIPE, text=True)
              for _ in range(os.cpu_count() or 2)]
@@ -646,7 +660,9 @@ def argon2_all_cores(secs=5):
 def logins_bench(sk, impl):
     for rnd in range(ROUNDS):
         ref = argon2_all_cores()
-        log("argon2id all cores right before the login round: %.1f/s" % ref)
+        sref = argon2_all_cores(impl="sodium")
+        log("argon2id all cores right before the login round: libargon2 "
+            "%.1f/s, libsodium %.1f/s" % (ref, sref))
         r = login_run(sk, DUR, 10 ** 6, LOGIN_CONC, tag=" " + impl)
         row = {"scen": "login", "impl": impl, "round": rnd,
                "rps": r["rps"], "p50": r["p50"], "p99": r["p99"],
@@ -656,6 +672,7 @@ def logins_bench(sk, impl):
                "cores": r["cpu_us"] * r["rps"] / 1e6,
                "rss_peak_mib": r["rss_peak_mib"],
                "argon2_all_cores": ref,
+               "sodium_all_cores": sref,
                "login_post_p50": r["login_post_p50"],
                "login_post_p99": r["login_post_p99"],
                "cmd": "bench.py login_run: %d browsers, %d s, authorize -> "
