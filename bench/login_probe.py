@@ -43,8 +43,12 @@ try:
     if os.path.exists(log):
         with open(log, errors="replace") as f:
             f.seek(mark)
+            # one line per operation: slapd also logs "SRCH attr=",
+            # "MOD attr=" and three lines per BIND, which are not counted
             ops = collections.Counter(re.findall(
-                r" (SRCH|ADD|MOD|DEL|BIND|CMP|EXT|MODRDN) ", f.read()))
+                r" (SRCH base|ADD dn|MOD dn|DEL dn|BIND dn=\S+ method|CMP dn"
+                r"|EXT oid|MODRDN dn)", f.read()))
+            ops = {k.split()[0]: v for k, v in ops.items()}
         print("per login:", ", ".join("%s %.1f" % (k, v / N)
                                       for k, v in sorted(ops.items())))
 finally:

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "dir_private.h"
 
 #define DIR_BACKOFF_MIN_MS	100
@@ -799,6 +801,8 @@ run_op(struct dir_pool *p, struct dir_opargs *a, int *ldrc_out)
  * write or bind on this thread empties them.
  */
 #define DIR_SCOPE_MAX	16
+/* only small answers (a user, its groups, its keys) are worth keeping */
+#define DIR_SCOPE_ENTRIES_MAX	8
 
 struct scope_ent {
 	const struct dir_pool	*p;
@@ -815,12 +819,24 @@ static __thread struct {
 	struct dir_scope_stats	 st;
 } scope_tls;
 
+/* the copies may hold secrets (TOTP seeds, secret hashes): wiped */
 static void
 scope_clear(void)
 {
 	for (size_t i = 0; i < scope_tls.n; i++) {
+		struct dir_result *res = &scope_tls.e[i].res;
+
+		for (size_t j = 0; j < res->n; j++)
+			for (size_t k = 0; k < res->v[j].nattrs; k++) {
+				struct berval **v = res->v[j].attrs[k].vals;
+
+				for (; v != NULL && *v != NULL; v++)
+					if ((*v)->bv_val != NULL)
+						OPENSSL_cleanse((*v)->bv_val,
+						    (*v)->bv_len);
+			}
 		free(scope_tls.e[i].key);
-		dir_result_clear(&scope_tls.e[i].res);
+		dir_result_clear(res);
 	}
 	scope_tls.n = 0;
 }
@@ -956,7 +972,7 @@ dir_search(struct dir_pool *p, const char *base, int scope,
 	scope_tls.st.misses++;
 	r = run_op(p, &a, NULL);
 	if (r == 0 && key != NULL && scope_tls.depth > 0 &&
-	    scope_tls.n < DIR_SCOPE_MAX &&
+	    scope_tls.n < DIR_SCOPE_MAX && out->n <= DIR_SCOPE_ENTRIES_MAX &&
 	    copy_result(out, &scope_tls.e[scope_tls.n].res) == 0) {
 		scope_tls.e[scope_tls.n].p = p;
 		scope_tls.e[scope_tls.n].attrs = attrs;

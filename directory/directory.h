@@ -104,8 +104,13 @@ int	dir_pool_ping(struct dir_pool *p) CM_WUR;
  * password bind through the directory on this thread forgets every answer.
  * The broker opens a scope around each HTTP request: the request reads a
  * user, its groups or its authenticators from slapd once, not once per
- * step.  Scopes nest; at most 16 answers are kept (later searches go to
- * slapd).  Other threads, and code outside a scope, always ask slapd.
+ * step.  Scopes nest; at most 16 answers of at most 8 entries each are
+ * kept (others go to slapd every time); kept copies are wiped when
+ * forgotten.  Other threads, and code outside a scope, always ask slapd.
+ * Within a scope a change made by another thread or broker node is not
+ * seen until this thread writes or binds: code that must re-check a value
+ * (rather than decide by a compare-and-swap write, as every check here
+ * does) must do so outside a scope or after a write.
  */
 struct dir_scope_stats {
 	unsigned long	hits;		/* answered from the scope */

@@ -890,8 +890,15 @@ idp_h_login_post(struct brk_app *app, struct brk_req *r, void *ctx)
 		render_login(idp, r, tx, txo, l, user, e);
 		goto out;
 	}
-	/* the password stage is spent whatever follows */
-	if (dir_state_delete(idp->dir, IDP_ST_TX, tx) != 0)
+	/* the password stage is spent whatever follows; of two posts of one
+	 * transaction, the one whose delete finds it goes on */
+	if ((rc = dir_state_delete(idp->dir, IDP_ST_TX, tx)) ==
+	    CM_ERR_NOTFOUND) {
+		cm_info(brk_req_id(r), "login.tx_spent", "{s:s}", "uid", user);
+		brk_resp_error(r, CM_E_LOGIN_EXPIRED, NULL);
+		goto out;
+	}
+	if (rc != 0)
 		cm_warn(brk_req_id(r), "login.tx_delete_failed", NULL);
 	after_password(idp, r, txo, user, l);
  out:

@@ -33,8 +33,9 @@
 #   SEKIMORI_PPOLICY_FAILURE_INTERVAL  seconds failures are counted (900)
 #   SEKIMORI_PPOLICY_LOCKOUT_DURATION  seconds an account stays locked (900)
 #   SEKIMORI_SLAPD_DEBUG            non-empty: slapd logs to DIR/slapd.log
-#   SEKIMORI_SLAPD_PWMOD            the {ARGON2} module (default
-#                                   $BUILD/slapd/skm_argon2.so, made by make)
+#   SEKIMORI_SLAPD_PWMOD            the {ARGON2} module, an absolute path
+#                                   (default $BUILD/slapd/skm_argon2.so, made
+#                                   by make; BUILD defaults to build)
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,12 +45,20 @@ SCHEMADIR=${SEKIMORI_SLAPD_SCHEMADIR:-/etc/ldap/schema}
 SLAPD=${SEKIMORI_SLAPD:-/usr/sbin/slapd}
 # slapd's {ARGON2} scheme: our module (Argon2id on libsodium, built by make
 # into $BUILD/slapd/) rather than Debian's argon2.so (Argon2i on libargon2)
+# (its path is written into the new instance's cn=config: an installed
+# slapd takes SEKIMORI_SLAPD_PWMOD=$PREFIX/lib/sekimori/skm_argon2.so)
 case "${BUILD:-build}" in
 /*) PWMOD_DEF="${BUILD}/slapd/skm_argon2.so" ;;
 *) PWMOD_DEF="$TOP/${BUILD:-build}/slapd/skm_argon2.so" ;;
 esac
-[ -f "$PWMOD_DEF" ] || PWMOD_DEF="$TOP/build/slapd/skm_argon2.so"
 PWMOD=${SEKIMORI_SLAPD_PWMOD:-$PWMOD_DEF}
+case "$PWMOD" in
+/*) ;;
+*) echo "slapd.sh: SEKIMORI_SLAPD_PWMOD must be an absolute path" >&2; exit 1 ;;
+esac
+case "$PWMOD" in *[!A-Za-z0-9/._+-]*)
+	echo "slapd.sh: unsupported character in the module path $PWMOD" >&2; exit 1 ;;
+esac
 PATH="$PATH:/usr/sbin:/sbin"
 
 die() { echo "slapd.sh: $*" >&2; exit 1; }
@@ -169,12 +178,7 @@ create() {
 	esac
 	case "$BASE" in *'|'*|*'&'*|*'\'*) die "unsupported character in base DN" ;; esac
 	DC=${BASE#dc=}; DC=${DC%%,*}
-	[ -f "$PWMOD" ] || die "$PWMOD not found: build it first (make)"
-	case "$PWMOD" in
-	/*) ;;
-	*) die "SEKIMORI_SLAPD_PWMOD must be an absolute path" ;;
-	esac
-	case "$PWMOD" in *[!A-Za-z0-9/._+-]*) die "unsupported character in the module path $PWMOD" ;; esac
+	[ -f "$PWMOD" ] || die "$PWMOD not found: build it first (make BUILD=${BUILD:-build})"
 	MAXF=${SEKIMORI_PPOLICY_MAX_FAILURE:-5}
 	FINT=${SEKIMORI_PPOLICY_FAILURE_INTERVAL:-900}
 	LDUR=${SEKIMORI_PPOLICY_LOCKOUT_DURATION:-900}

@@ -16,19 +16,25 @@
  * Loaded by slapd (olcModuleLoad: /path/skm_argon2.so m=19456 t=2); the
  * arguments are the cost: m in KiB, t passes, p lanes (1 only: libsodium
  * hashes with one lane), and c, how many hashes may run at once (default:
- * the number of online CPUs).  Bad arguments fail the module load, so
+ * the number of CPUs slapd may run on).  Bad arguments fail the module load, so
  * slapd and slaptest refuse the configuration.
  *
  * The cap c bounds the memory the hashes take (c * m; without it, every
  * slapd thread could hold m at once) and keeps them from thrashing each
  * other: each hash maps and faults in m afresh, and with more hashes than
  * cores slapd spent almost half its CPU in the kernel (bench/notes.md).
+ * A verification takes m from the stored string, so the bound holds for
+ * hashes this module wrote; only the broker may write userPassword.
+ * Binds waiting for a slot hold a slapd thread: olcThreads must leave room
+ * for searches (docs/directory.md).
  *
  * There is no slapd-dev package: the two liblutil prototypes below are
  * those of OpenLDAP's include/lutil.h (2.4 to 2.6; the ABI slapd exports).
  */
 
 #include <sys/types.h>
+
+#include <sched.h>
 
 #include <lber.h>
 #include <sodium.h>
@@ -70,11 +76,15 @@ static unsigned long long cost_t = SKM_ARGON2_T_DEFAULT;
 static sem_t slots;
 static int slots_init;
 
-static void
+/* 0 with a slot taken; -1 (no slot: do not give one back) otherwise */
+static int
 slot_get(void)
 {
-	while (sem_wait(&slots) != 0 && errno == EINTR)
-		;
+	while (sem_wait(&slots) != 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
 }
 
 static void
@@ -105,7 +115,8 @@ skm_argon2_chk(const struct berval *sch, const struct berval *passwd,
 	enc[passwd->bv_len] = '\0';
 	if (strlen(enc) != passwd->bv_len)	/* an embedded NUL */
 		return SKM_PASSWD_ERR;
-	slot_get();
+	if (slot_get() != 0)
+		return SKM_PASSWD_ERR;
 	if (strncmp(enc, "$argon2id$", 10) == 0)
 		r = crypto_pwhash_argon2id_str_verify(enc,
 		    cred->bv_val == NULL ? "" : cred->bv_val, cred->bv_len);
@@ -134,7 +145,8 @@ skm_argon2_hash(const struct berval *sch, const struct berval *passwd,
 	if (sch == NULL || passwd == NULL || hash == NULL ||
 	    (passwd->bv_val == NULL && passwd->bv_len != 0))
 		return SKM_PASSWD_ERR;
-	slot_get();
+	if (slot_get() != 0)
+		return SKM_PASSWD_ERR;
 	r = crypto_pwhash_argon2id_str(enc,
 	    passwd->bv_val == NULL ? "" : passwd->bv_val, passwd->bv_len,
 	    cost_t, (size_t)cost_m_kib * 1024);
@@ -180,6 +192,7 @@ init_module(int argc, char *argv[])
 	unsigned long m = SKM_ARGON2_M_KIB_DEFAULT, t = SKM_ARGON2_T_DEFAULT;
 	unsigned long p = 1, c = 0;
 	unsigned long mmin;
+	cpu_set_t set;
 	long ncpu;
 	int i, r;
 
@@ -210,7 +223,11 @@ init_module(int argc, char *argv[])
 		return -1;
 	}
 	if (c == 0) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		/* the CPUs slapd may run on (affinity, cpusets) */
+		if (sched_getaffinity(0, sizeof(set), &set) == 0)
+			ncpu = CPU_COUNT(&set);
+		else
+			ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		c = ncpu < 1 ? 1 : ncpu > SKM_ARGON2_C_MAX ?
 		    SKM_ARGON2_C_MAX : (unsigned long)ncpu;
 	}

@@ -376,6 +376,42 @@ class OIDCTest(unittest.TestCase):
                                   "password": self.demo_pw})
         self.assertEqual(p.status, 403)
 
+    def test_one_transaction_one_login(self):
+        # the same form posted four times at once (a double click, a
+        # replay): the password stage's transaction is spent by the first
+        # delete, so exactly one post logs in
+        import threading
+        br = Browser(self.b)
+        r, q, v = self.authorize(br)
+        page = br.get(r.header("Location"))
+        html = page.body.decode()
+        form = {"tx": re.search(r'name="tx" value="([^"]+)"', html).group(1),
+                "csrf": re.search(r'name="csrf" value="([^"]+)"',
+                                  html).group(1),
+                "username": "demo", "password": self.demo_pw}
+        bars = threading.Barrier(4)
+        out = []
+
+        def post():
+            b2 = Browser(self.b)
+            b2.cookies = dict(br.cookies)
+            bars.wait()
+            out.append(b2.post("/login", form))
+
+        ths = [threading.Thread(target=post) for _ in range(4)]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join(30)
+        self.assertEqual(len(out), 4)
+        ok = [x for x in out if x.status == 303]
+        self.assertEqual(len(ok), 1, [x.status for x in out])
+        self.code_from(ok[0], q)
+        for x in out:
+            if x.status != 303:
+                self.assertEqual(x.status, 400)
+                self.assertIn(b"SKM-4014", x.body)
+
     def test_wrong_password_same_answer_as_unknown_user(self):
         br = Browser(self.b)
         r, q, v = self.authorize(br)
