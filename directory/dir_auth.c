@@ -26,8 +26,9 @@ bind_user(struct dir_pool *p, const char *dn, const char *pw, size_t pwlen,
 	int r = CM_ERR_INTERNAL;
 
 	*pperr = PP_noError;
-	/* a bind changes password policy state (failure times, lockout) */
-	dir_scope_forget();
+	/* a bind changes password policy state (failure times, lockout)
+	 * of the bound entry, and of no other */
+	dir_scope_forget_dn(dn);
 	tv.tv_sec = (time_t)(p->cfg.timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(p->cfg.timeout_ms % 1000) * 1000;
 	for (attempt = 0; attempt < 2; attempt++) {

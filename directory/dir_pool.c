@@ -748,7 +748,7 @@ run_op(struct dir_pool *p, struct dir_opargs *a, int *ldrc_out)
 
 	a->timeout_ms = p->cfg.timeout_ms;
 	if (a->op != OP_SEARCH)
-		dir_scope_forget();
+		dir_scope_forget_dn(a->dn);
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((r = dir_conn_get(p, DIR_CONN_SVC, &c)) != 0) {
 			rc = r == CM_ERR_TIMEOUT ? LDAP_TIMEOUT :
@@ -797,8 +797,14 @@ run_op(struct dir_pool *p, struct dir_opargs *a, int *ldrc_out)
 /*
  * ---- request scope ----
  * Per thread: the answers of the searches made since dir_scope_begin(),
- * keyed by pool, base, scope, filter, attribute list and limit, until any
- * write or bind on this thread empties them.
+ * keyed by pool, base, scope, filter, attribute list and limit.  A write
+ * or bind naming an entry forgets the answers whose base and scope could
+ * hold that entry (whatever the filter: a write may make an entry match);
+ * the others stay.  DNs are compared in one normal form (ldap_str2dn, then
+ * ldap_dn2str LDAPv3, case-insensitively), so a DN spelt with other case
+ * or spacing still matches; one that does not parse forgets everything.
+ * Matching too much only costs a search; too little would serve a stale
+ * answer, so every doubt forgets.
  */
 #define DIR_SCOPE_MAX	16
 /* only small answers (a user, its groups, its keys) are worth keeping */
@@ -809,6 +815,8 @@ struct scope_ent {
 	const char *const	*attrs;
 	char			*key;	/* scope NUL base NUL filter, max */
 	size_t			 klen;
+	char			*base;	/* normal form (dn_norm) */
+	int			 scope;
 	struct dir_result	 res;
 };
 
@@ -821,23 +829,30 @@ static __thread struct {
 
 /* the copies may hold secrets (TOTP seeds, secret hashes): wiped */
 static void
+scope_ent_clear(struct scope_ent *e)
+{
+	struct dir_result *res = &e->res;
+
+	for (size_t j = 0; j < res->n; j++)
+		for (size_t k = 0; k < res->v[j].nattrs; k++) {
+			struct berval **v = res->v[j].attrs[k].vals;
+
+			for (; v != NULL && *v != NULL; v++)
+				if ((*v)->bv_val != NULL)
+					OPENSSL_cleanse((*v)->bv_val,
+					    (*v)->bv_len);
+		}
+	free(e->key);
+	free(e->base);
+	dir_result_clear(res);
+	memset(e, 0, sizeof(*e));
+}
+
+static void
 scope_clear(void)
 {
-	for (size_t i = 0; i < scope_tls.n; i++) {
-		struct dir_result *res = &scope_tls.e[i].res;
-
-		for (size_t j = 0; j < res->n; j++)
-			for (size_t k = 0; k < res->v[j].nattrs; k++) {
-				struct berval **v = res->v[j].attrs[k].vals;
-
-				for (; v != NULL && *v != NULL; v++)
-					if ((*v)->bv_val != NULL)
-						OPENSSL_cleanse((*v)->bv_val,
-						    (*v)->bv_len);
-			}
-		free(scope_tls.e[i].key);
-		dir_result_clear(res);
-	}
+	for (size_t i = 0; i < scope_tls.n; i++)
+		scope_ent_clear(&scope_tls.e[i]);
 	scope_tls.n = 0;
 }
 
@@ -865,7 +880,7 @@ dir_scope_stats(struct dir_scope_stats *out)
 	*out = scope_tls.st;
 }
 
-/* a write or a bind: what was read may have changed */
+/* forget everything: what was read may have changed */
 void
 dir_scope_forget(void)
 {
@@ -873,6 +888,112 @@ dir_scope_forget(void)
 		scope_clear();
 		scope_tls.st.invalidated++;
 	}
+}
+
+/* dn in one normal form (malloc'd), or NULL if it does not parse */
+static char *
+dn_norm(const char *dn)
+{
+	LDAPDN parsed = NULL;
+	char *str = NULL, *out;
+
+	if (dn == NULL || ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) !=
+	    LDAP_SUCCESS)
+		return NULL;
+	if (parsed == NULL)
+		out = strdup("");	/* the root DSE */
+	else if (ldap_dn2str(parsed, &str, LDAP_DN_FORMAT_LDAPV3) !=
+	    LDAP_SUCCESS || str == NULL)
+		out = NULL;
+	else
+		out = strdup(str);
+	if (str != NULL)
+		ldap_memfree(str);
+	ldap_dnfree(parsed);
+	return out;
+}
+
+/*
+ * Could a search of base (normal form) with scope hold the entry dn (normal
+ * form)?  Base scope: dn is base.  One level: dn is base or a child of it
+ * (base too, in case the base itself goes).  Subtree and anything else: dn
+ * is base or below it.
+ */
+static int
+dn_covered(const char *base, int scope, const char *dn)
+{
+	size_t bl = strlen(base);
+	int depth = 0;
+
+	if (strcasecmp(dn, base) == 0)
+		return 1;
+	if (scope == LDAP_SCOPE_BASE)
+		return 0;
+	if (bl == 0)
+		return 1;	/* below the root: everything */
+	/* each unescaped comma of dn starts a suffix: is one of them base? */
+	for (const char *c = dn; *c != '\0'; c++) {
+		if (*c == '\\') {
+			if (c[1] == '\0')
+				break;
+			c++;
+			continue;
+		}
+		if (*c != ',')
+			continue;
+		depth++;
+		if (strcasecmp(c + 1, base) == 0)
+			return scope == LDAP_SCOPE_ONELEVEL ? depth == 1 : 1;
+	}
+	return 0;
+}
+
+int
+dir_scope_covers(const char *base, int scope, const char *dn)
+{
+	char *b = dn_norm(base), *d = dn_norm(dn);
+	int r = b == NULL || d == NULL ? -1 : dn_covered(b, scope, d);
+
+	free(b);
+	free(d);
+	return r;
+}
+
+/*
+ * A write or bind of the entry dn: forget the answers that could hold it.
+ * NULL, or a DN that does not parse, forgets everything.
+ */
+void
+dir_scope_forget_dn(const char *dn)
+{
+	char *n;
+	size_t i, j;
+	int gone = 0;
+
+	if (scope_tls.n == 0)
+		return;
+	if ((n = dn_norm(dn)) == NULL) {
+		dir_scope_forget();
+		return;
+	}
+	for (i = j = 0; i < scope_tls.n; i++) {
+		struct scope_ent *e = &scope_tls.e[i];
+
+		if (e->base == NULL || dn_covered(e->base, e->scope, n)) {
+			scope_ent_clear(e);
+			gone = 1;
+			continue;
+		}
+		if (i != j) {
+			scope_tls.e[j] = *e;
+			memset(e, 0, sizeof(*e));
+		}
+		j++;
+	}
+	scope_tls.n = j;
+	if (gone)
+		scope_tls.st.invalidated++;
+	free(n);
 }
 
 static char *
@@ -978,6 +1099,8 @@ dir_search(struct dir_pool *p, const char *base, int scope,
 		scope_tls.e[scope_tls.n].attrs = attrs;
 		scope_tls.e[scope_tls.n].key = key;
 		scope_tls.e[scope_tls.n].klen = klen;
+		scope_tls.e[scope_tls.n].base = dn_norm(base);
+		scope_tls.e[scope_tls.n].scope = scope;
 		scope_tls.n++;
 		key = NULL;
 	}

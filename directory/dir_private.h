@@ -57,8 +57,13 @@ struct dir_result {
 };
 
 void	dir_result_clear(struct dir_result *r);
-/* a write or bind on this thread: the request scope forgets its reads */
+/* a write or bind on this thread: the request scope forgets its reads,
+ * all of them or (_dn) those whose base and scope could hold dn */
 void	dir_scope_forget(void);
+void	dir_scope_forget_dn(const char *dn);
+/* could a search of base with scope hold the entry dn?  1 or 0, compared in
+ * one normal form; -1 when either does not parse (then it forgets all) */
+int	dir_scope_covers(const char *base, int scope, const char *dn);
 
 /* Borrow a connection of the given kind (waits at most the timeout). */
 int	dir_conn_get(struct dir_pool *p, int kind, struct dir_conn **out) CM_WUR;

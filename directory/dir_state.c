@@ -79,10 +79,21 @@ int
 dir_state_add(struct dir_pool *p, const char *kind, const char *key,
     const char *subject, const char *ref, const char *data, int64_t expires)
 {
+	return dir_state_add_v(p, kind, key, subject, ref, data, expires,
+	    NULL);
+}
+
+int
+dir_state_add_v(struct dir_pool *p, const char *kind, const char *key,
+    const char *subject, const char *ref, const char *data, int64_t expires,
+    char **version)
+{
 	char dn[DIR_MAX_DN], ver[33], exp[24];
 	struct dir_modset ms;
 	int r, ldrc = 0;
 
+	if (version != NULL)
+		*version = NULL;
 	if ((r = state_dn(p, kind, key, dn, sizeof(dn))) != 0)
 		return r;
 	if (strlen(data) > DIR_STATE_DATA_MAX ||
@@ -110,6 +121,8 @@ dir_state_add(struct dir_pool *p, const char *kind, const char *key,
 	r = dir_add(p, dn, dir_modset_get(&ms), &ldrc);
 	if (r != 0 && ldrc == LDAP_ALREADY_EXISTS)
 		r = CM_ERR_EXISTS;
+	if (r == 0 && version != NULL && (*version = strdup(ver)) == NULL)
+		r = CM_ERR_NOMEM;
 	return r;
 }
 

@@ -101,14 +101,18 @@ int	dir_pool_ping(struct dir_pool *p) CM_WUR;
  * thread, a search repeated with the same pool, base, scope, filter,
  * attribute list (the same array) and limit is answered with a copy of its
  * first answer, until a write (add, modify, delete, Password Modify) or a
- * password bind through the directory on this thread forgets every answer.
+ * password bind through the directory on this thread names an entry that
+ * the search's base and scope could hold: that forgets the answer (other
+ * answers stay; DNs are compared in a normal form, and one that does not
+ * parse forgets every answer).
  * The broker opens a scope around each HTTP request: the request reads a
  * user, its groups or its authenticators from slapd once, not once per
  * step.  Scopes nest; at most 16 answers of at most 8 entries each are
  * kept (others go to slapd every time); kept copies are wiped when
  * forgotten.  Other threads, and code outside a scope, always ask slapd.
  * Within a scope a change made by another thread or broker node is not
- * seen until this thread writes or binds: code that must re-check a value
+ * seen until this thread writes or binds that entry (or one the search
+ * could hold): code that must re-check a value
  * (rather than decide by a compare-and-swap write, as every check here
  * does) must do so outside a scope or after a write.
  */
@@ -368,6 +372,11 @@ enum dir_state_by { DIR_STATE_BY_SUBJECT, DIR_STATE_BY_REF };
 int	dir_state_add(struct dir_pool *p, const char *kind, const char *key,
 	    const char *subject, const char *ref, const char *data,
 	    int64_t expires) CM_WUR;
+/* The same; *version (malloc'd) gets the version written, for a later
+ * dir_state_update() without reading the entry back. */
+int	dir_state_add_v(struct dir_pool *p, const char *kind, const char *key,
+	    const char *subject, const char *ref, const char *data,
+	    int64_t expires, char **version) CM_WUR;
 /* CM_ERR_NOTFOUND when absent, or expired at now (now 0: no check). */
 int	dir_state_get(struct dir_pool *p, const char *kind, const char *key,
 	    int64_t now, struct dir_state **out) CM_WUR;

@@ -455,7 +455,9 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 	const char *ret = json_string_value(json_object_get(txo, "return"));
 	int rc;
 
-	if ((rc = idp_session_create(idp, r, uid, aal, amr, &s)) != 0) {
+	/* the client goes into the session's first write: issue_code's
+	 * idp_session_add_client then finds it there and writes nothing */
+	if ((rc = idp_session_create(idp, r, uid, aal, amr, cid, &s)) != 0) {
 		brk_resp_error(r, dir_error(rc), NULL);
 		goto out;
 	}

@@ -258,8 +258,11 @@ struct idp_session {
 /* The live session of the request's cookie, or CM_ERR_NOTFOUND. */
 int	idp_session_current(struct idp *idp, struct brk_req *r,
 	    struct idp_session **out) CM_WUR;
+/* A new session for uid at aal/amr (its cookie set on r); client_id (may
+ * be NULL) is recorded as its first client in the same write. */
 int	idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
-	    int aal, json_t *amr, struct idp_session **out) CM_WUR;
+	    int aal, json_t *amr, const char *client_id,
+	    struct idp_session **out) CM_WUR;
 int	idp_session_get(struct idp *idp, const char *key,
 	    struct idp_session **out) CM_WUR;
 /* Write s->data back (compare-and-swap on s->version). */

@@ -36,19 +36,18 @@ idp_session_free(struct idp_session **sp)
 	*sp = NULL;
 }
 
+/* A session from its stored object o (consumed) and version. */
 static int
-session_from_state(const char *key, struct dir_state *st,
+session_from_json(const char *key, json_t *o, const char *version,
     struct idp_session **out)
 {
 	struct idp_session *s;
 	json_error_t jerr;
-	json_t *o;
 	const char *sid = NULL, *uid = NULL;
 	json_int_t at = 0, cr = 0, ls = 0, aal = 0;
 	json_t *amr = NULL;
 
 	*out = NULL;
-	o = json_loads(st->data, JSON_REJECT_DUPLICATES, &jerr);
 	if (o == NULL || json_unpack_ex(o, &jerr, 0,
 	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "sid", &sid, "uid", &uid,
 	    "auth_time", &at, "created", &cr, "last_seen", &ls, "aal", &aal,
@@ -58,7 +57,7 @@ session_from_state(const char *key, struct dir_state *st,
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->sid = strdup(sid)) == NULL || (s->uid = strdup(uid)) == NULL ||
-	    (s->version = strdup(st->version)) == NULL) {
+	    (s->version = strdup(version)) == NULL) {
 		if (s != NULL) {
 			free(s->sid);
 			free(s->uid);
@@ -76,6 +75,16 @@ session_from_state(const char *key, struct dir_state *st,
 	s->data = o;
 	*out = s;
 	return 0;
+}
+
+static int
+session_from_state(const char *key, struct dir_state *st,
+    struct idp_session **out)
+{
+	json_error_t jerr;
+
+	return session_from_json(key, json_loads(st->data,
+	    JSON_REJECT_DUPLICATES, &jerr), st->version, out);
 }
 
 int
@@ -152,9 +161,10 @@ idp_session_save(struct idp *idp, struct idp_session *s)
 
 int
 idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
-    int aal, json_t *amr, struct idp_session **out)
+    int aal, json_t *amr, const char *client_id, struct idp_session **out)
 {
 	char *cookie = NULL, *sid = NULL, *csrf = NULL, *data = NULL;
+	char *ver = NULL;
 	char key[44];
 	int64_t now = cm_time();
 	json_t *o = NULL;
@@ -172,6 +182,12 @@ idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
 	    "sid", sid, "uid", uid, "auth_time", (json_int_t)now,
 	    "created", (json_int_t)now, "last_seen", (json_int_t)now,
 	    "aal", aal, "amr", amr, "clients", "csrf", csrf);
+	if (o != NULL && client_id != NULL &&
+	    json_array_append_new(json_object_get(o, "clients"),
+	    json_string(client_id)) != 0) {
+		rc = CM_ERR_NOMEM;
+		goto out;
+	}
 	/* the device it was established from (mutual TLS), if any */
 	if (o != NULL) {
 		char dev[DIR_NAME_MAX + 1];
@@ -188,14 +204,17 @@ idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
 		rc = CM_ERR_NOMEM;
 		goto out;
 	}
-	if ((rc = dir_state_add(idp->dir, IDP_ST_SESS, key, uid, sid, data,
-	    now + idp->cfg->session_max[aal])) != 0)
+	if ((rc = dir_state_add_v(idp->dir, IDP_ST_SESS, key, uid, sid, data,
+	    now + idp->cfg->session_max[aal], &ver)) != 0)
 		goto out;
 	if ((rc = idp_set_cookie(r, IDP_COOKIE_SESSION, cookie,
 	    (long)idp->cfg->session_max[aal], "Lax")) != 0)
 		goto out;
-	rc = idp_session_get(idp, key, out);	/* with its version */
+	/* what was written, with its version: no need to read it back */
+	rc = session_from_json(key, o, ver, out);
+	o = NULL;
  out:
+	free(ver);
 	cm_strfree(&cookie);
 	cm_strfree(&csrf);
 	free(sid);

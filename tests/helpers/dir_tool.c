@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "directory/directory.h"
@@ -141,6 +142,12 @@ scope_steps(struct dir_pool *p, const char *uid)
 	dir_scope_begin();		/* nested: the same scope */
 	r |= scope_line(p, "nested", uid);
 	dir_scope_end();
+	/* a write elsewhere in the tree (a state entry) forgets nothing */
+	r |= dir_state_add(p, "tx", "scopeprobe", NULL, NULL, "{}",
+	    (int64_t)time(NULL) + 60);
+	r |= scope_line(p, "other-write", uid);
+	r |= dir_state_delete(p, "tx", "scopeprobe");
+	r |= scope_line(p, "other-write", uid);
 	r |= dir_user_set_status(p, uid, DIR_STATUS_SUSPENDED);
 	r |= scope_line(p, "after-write", uid);
 	r |= scope_line(p, "again", uid);

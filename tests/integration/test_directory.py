@@ -363,18 +363,23 @@ class TestRequestScope(DirCase):
             ["first", "active", "0", "1", "0"],
             ["again", "active", "1", "1", "0"],
             ["nested", "active", "2", "1", "0"],
-            # set_status: its lookup is a hit, its write forgets, and
-            # slapd is asked again
-            ["after-write", "suspended", "3", "2", "1"],
-            ["again", "suspended", "4", "2", "1"],
-            ["after-write", "active", "5", "3", "2"],
+            # an add and a delete under ou=state cannot change a search
+            # of ou=people: the answer stays
+            ["other-write", "active", "3", "1", "0"],
+            ["other-write", "active", "4", "1", "0"],
+            # set_status: its lookup is a hit, its write to the user
+            # forgets, and slapd is asked again
+            ["after-write", "suspended", "5", "2", "1"],
+            ["again", "suspended", "6", "2", "1"],
+            ["after-write", "active", "7", "3", "2"],
             ["bind", "OK"],
             # verify: its lookup asks slapd, its bind forgets (password
-            # policy state may change), so the next read asks slapd
-            ["after-bind", "active", "5", "5", "3"],
+            # policy state of the bound entry may change), so the next
+            # read asks slapd
+            ["after-bind", "active", "7", "5", "3"],
             # outside a scope nothing is kept or counted
-            ["outside", "active", "5", "5", "3"],
-            ["outside", "active", "5", "5", "3"],
+            ["outside", "active", "7", "5", "3"],
+            ["outside", "active", "7", "5", "3"],
         ])
 
 

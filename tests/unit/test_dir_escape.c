@@ -1,6 +1,7 @@
 /* Unit tests for directory/dir_escape.c: RFC 4515 filter values, RFC 4514
  * DN values (checked by parsing the result back with libldap), the
- * identifier rule, and the DN helpers. */
+ * identifier rule, and the DN helpers; and the request scope's rule for
+ * which writes forget which answers (directory/dir_pool.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <ldap.h>
 
 #include "directory/directory.h"
+#include "directory/dir_private.h"
 
 static void
 expect_filter(const char *in, size_t len, const char *want)
@@ -166,6 +168,69 @@ test_status_parse(void **state)
 	assert_string_equal(dir_status_str(DIR_STATUS_SUSPENDED), "suspended");
 }
 
+#define PEOPLE "ou=people,dc=sekimori,dc=test"
+
+static void
+test_scope_covers_by_scope(void **state)
+{
+	(void)state;
+	/* base: only the entry itself */
+	assert_int_equal(dir_scope_covers("uid=a," PEOPLE, LDAP_SCOPE_BASE,
+	    "uid=a," PEOPLE), 1);
+	assert_int_equal(dir_scope_covers("uid=a," PEOPLE, LDAP_SCOPE_BASE,
+	    "uid=b," PEOPLE), 0);
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_BASE,
+	    "uid=a," PEOPLE), 0);
+	/* one level: the base and its children, not grandchildren */
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_ONELEVEL,
+	    "uid=a," PEOPLE), 1);
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_ONELEVEL,
+	    PEOPLE), 1);
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_ONELEVEL,
+	    "cn=totp,uid=a," PEOPLE), 0);
+	/* subtree: the base and everything below */
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_SUBTREE,
+	    "cn=totp,uid=a," PEOPLE), 1);
+	assert_int_equal(dir_scope_covers("uid=a," PEOPLE, LDAP_SCOPE_SUBTREE,
+	    "cn=totp,uid=a," PEOPLE), 1);
+	/* elsewhere in the tree: never */
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_SUBTREE,
+	    "cn=x,ou=sess,ou=state,dc=sekimori,dc=test"), 0);
+	assert_int_equal(dir_scope_covers("cn=r,ou=risk,ou=state,"
+	    "dc=sekimori,dc=test", LDAP_SCOPE_BASE,
+	    "cn=s,ou=sess,ou=state,dc=sekimori,dc=test"), 0);
+	/* a sibling whose name ends like the base is not below it */
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_SUBTREE,
+	    "uid=a,ou=xpeople,dc=sekimori,dc=test"), 0);
+	/* below the root DSE: everything */
+	assert_int_equal(dir_scope_covers("", LDAP_SCOPE_SUBTREE,
+	    "uid=a," PEOPLE), 1);
+}
+
+static void
+test_scope_covers_normal_form(void **state)
+{
+	(void)state;
+	/* other case and spacing of the same entry still match */
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_ONELEVEL,
+	    "UID=a, OU=People, DC=sekimori, DC=test"), 1);
+	assert_int_equal(dir_scope_covers("uid=A,ou=People,dc=Sekimori,"
+	    "dc=test", LDAP_SCOPE_BASE, "uid=a,ou=people,dc=sekimori,dc=test"),
+	    1);
+	/* a comma inside a value does not start a parent (either spelling) */
+	assert_int_equal(dir_scope_covers("ou=x,dc=test", LDAP_SCOPE_ONELEVEL,
+	    "cn=a\\,ou=x,dc=test"), 0);
+	assert_int_equal(dir_scope_covers("dc=test", LDAP_SCOPE_ONELEVEL,
+	    "cn=a\\2Cb,dc=test"), 1);
+	assert_int_equal(dir_scope_covers("ou=x,dc=test", LDAP_SCOPE_SUBTREE,
+	    "cn=a\\2Cou=x,dc=test"), 0);
+	/* what does not parse is reported, and then forgets everything */
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_BASE,
+	    "not a dn"), -1);
+	assert_int_equal(dir_scope_covers("=,=", LDAP_SCOPE_BASE,
+	    "uid=a," PEOPLE), -1);
+}
+
 int
 main(void)
 {
@@ -178,6 +243,8 @@ main(void)
 		cmocka_unit_test(test_escape_too_long_rejected),
 		cmocka_unit_test(test_name_check),
 		cmocka_unit_test(test_status_parse),
+		cmocka_unit_test(test_scope_covers_by_scope),
+		cmocka_unit_test(test_scope_covers_normal_form),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
