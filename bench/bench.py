@@ -17,6 +17,7 @@ to OUT_DIR/raw/.  Environment knobs (defaults in brackets):
   BENCH_PROFILE [1]   perf profiles + what-if runs of the broker
 """
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -416,6 +417,28 @@ class Sek:
         if st != 200:
             raise RuntimeError("token %d %s" % (st, data[:300]))
         return json.loads(data)
+
+
+@contextlib.contextmanager
+def login_stack(prefix):
+    """A harness slapd with the demo user, one plain-HTTP brokerd on it and
+    the relying party rp1 for full_login(): the one-scenario probes' common
+    set-up.  Yields (slapd, Sek); stops both and removes the temp dir."""
+    tmp = harness.TempDir(prefix=prefix)
+    sl = Slapd(tmp.path, demo=True)
+    sl.start()
+    s = None
+    try:
+        s = Sek(tmp.path, sl, False, "plain").start()
+        out = s.b.ctl("--json", "client", "add", "rp1", "--redirect-uri",
+                      RP_CB, "--name", "RP").stdout
+        s.rp_secret = json.loads(out)["client_secret"]
+        yield sl, s
+    finally:
+        if s is not None:
+            s.stop()
+        sl.stop()
+        tmp.cleanup()
 
 
 # --- scenarios --------------------------------------------------------------

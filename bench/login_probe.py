@@ -7,7 +7,6 @@ logs `stats`, and the operations of the measured logins are counted.
   SEKIMORI_SLAPD_DEBUG=1 python3 bench/login_probe.py 10
 """
 import collections
-import json
 import os
 import re
 import sys
@@ -16,19 +15,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 os.environ.setdefault("BUILD", "build")
 sys.path.insert(0, HERE)
 import bench  # noqa: E402  (its harness imports follow $BUILD)
-from harness import TempDir  # noqa: E402
-from ldap_harness import Slapd  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-tmp = TempDir(prefix="skm-login-")
-sl = Slapd(tmp.path, demo=True)
-sl.start()
-s = None
-try:
-    s = bench.Sek(tmp.path, sl, False, "p").start()
-    out = s.b.ctl("--json", "client", "add", "rp1", "--redirect-uri",
-                  bench.RP_CB, "--name", "RP").stdout
-    s.rp_secret = json.loads(out)["client_secret"]
+with bench.login_stack("skm-login-") as (sl, s):
     cl = bench.Client(s.b)
     bench.full_login(cl, s)     # warm
     log = os.path.join(sl.dir, "slapd.log")
@@ -51,8 +40,3 @@ try:
             ops = {k.split()[0]: v for k, v in ops.items()}
         print("per login:", ", ".join("%s %.1f" % (k, v / N)
                                       for k, v in sorted(ops.items())))
-finally:
-    if s is not None:
-        s.stop()
-    sl.stop()
-    tmp.cleanup()

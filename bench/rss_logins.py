@@ -14,20 +14,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 os.environ.setdefault("BUILD", "build")
 sys.path.insert(0, HERE)
 import bench  # noqa: E402
-from harness import TempDir  # noqa: E402
-from ldap_harness import Slapd  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
 SECS = int(sys.argv[2]) if len(sys.argv) > 2 else 2700
-tmp = TempDir(prefix="skm-rss-")
-sl = Slapd(tmp.path, demo=True)
-sl.start()
-s = None
-try:
-    s = bench.Sek(tmp.path, sl, False, "plain").start()
-    out = s.b.ctl("--json", "client", "add", "rp1", "--redirect-uri",
-                  bench.RP_CB, "--name", "RP").stdout
-    s.rp_secret = json.loads(out)["client_secret"]
+with bench.login_stack("skm-rss-") as (sl, s):
     time.sleep(1)
     r0 = bench.rss_kb(s.pid) / 1024
     r = bench.login_run(s, SECS, N, bench.LOGIN_CONC,
@@ -44,8 +34,3 @@ try:
     print(json.dumps({k: v for k, v in r.items() if k != "series"}))
     for x in r["series"]:
         print(x)
-finally:
-    if s is not None:
-        s.stop()
-    sl.stop()
-    tmp.cleanup()
