@@ -890,23 +890,35 @@ dir_scope_forget(void)
 	}
 }
 
-/* dn in one normal form (malloc'd), or NULL if it does not parse */
+/*
+ * dn in one normal form (malloc'd), or NULL if it does not parse.  The form
+ * is exact for DNs spelt as slapd returns them and as the typed API builds
+ * them (one value per RDN, the schema's short attribute names): it folds
+ * spacing and escaping, and strcasecmp() folds ASCII case.  It does not
+ * order the values of a multi-valued RDN, so one with an unescaped '+' is
+ * NULL too, and forgets everything.
+ */
 static char *
 dn_norm(const char *dn)
 {
 	LDAPDN parsed = NULL;
-	char *str = NULL, *out;
+	char *str = NULL, *out = NULL;
 
 	if (dn == NULL || ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) !=
 	    LDAP_SUCCESS)
 		return NULL;
 	if (parsed == NULL)
 		out = strdup("");	/* the root DSE */
-	else if (ldap_dn2str(parsed, &str, LDAP_DN_FORMAT_LDAPV3) !=
-	    LDAP_SUCCESS || str == NULL)
-		out = NULL;
-	else
-		out = strdup(str);
+	else if (ldap_dn2str(parsed, &str, LDAP_DN_FORMAT_LDAPV3) ==
+	    LDAP_SUCCESS && str != NULL) {
+		const char *c;
+
+		for (c = str; *c != '\0' && *c != '+'; c++)
+			if (*c == '\\' && c[1] != '\0')
+				c++;
+		if (*c == '\0')
+			out = strdup(str);
+	}
 	if (str != NULL)
 		ldap_memfree(str);
 	ldap_dnfree(parsed);

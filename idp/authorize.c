@@ -456,7 +456,10 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 	int rc;
 
 	/* the client goes into the session's first write: issue_code's
-	 * idp_session_add_client then finds it there and writes nothing */
+	 * idp_session_add_client then finds it there and writes nothing.  If
+	 * the code's write then fails, the session still lists the client,
+	 * and its back-channel logout names a sid the client never got: the
+	 * client finds no session of that sid and ends nothing */
 	if ((rc = idp_session_create(idp, r, uid, aal, amr, cid, &s)) != 0) {
 		brk_resp_error(r, dir_error(rc), NULL);
 		goto out;

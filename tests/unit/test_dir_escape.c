@@ -224,6 +224,12 @@ test_scope_covers_normal_form(void **state)
 	    "cn=a\\2Cb,dc=test"), 1);
 	assert_int_equal(dir_scope_covers("ou=x,dc=test", LDAP_SCOPE_SUBTREE,
 	    "cn=a\\2Cou=x,dc=test"), 0);
+	/* a multi-valued RDN (values in any order) forgets everything; an
+	 * escaped '+' is only a character */
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_ONELEVEL,
+	    "uid=a+cn=b," PEOPLE), -1);
+	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_ONELEVEL,
+	    "cn=a\\+b," PEOPLE), 1);
 	/* what does not parse is reported, and then forgets everything */
 	assert_int_equal(dir_scope_covers(PEOPLE, LDAP_SCOPE_BASE,
 	    "not a dn"), -1);
