@@ -240,12 +240,43 @@ dir_state_delete(struct dir_pool *p, const char *kind, const char *key)
 	return r;
 }
 
+/* The entries of kind whose subject (or ref) is value and, if live_at is
+ * not 0, not expired at live_at; with attrs. */
+static int
+state_search(struct dir_pool *p, const char *kind, enum dir_state_by by,
+    const char *value, int64_t live_at, const char *const *attrs,
+    struct dir_result *res)
+{
+	char live[48] = "";
+	char base[DIR_MAX_DN], filter[512], *esc = NULL;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (!token_ok(kind, 16))
+		return CM_ERR_INVAL;
+	if ((r = dir_fmt(base, sizeof(base), "ou=%s,ou=state,%s", kind,
+	    p->cfg.base_dn)) != 0 ||
+	    (r = dir_escape_filter(value, strlen(value), &esc)) != 0)
+		return r;
+	if (live_at != 0)
+		snprintf(live, sizeof(live), "(!(skmStateExpires<=%lld))",
+		    (long long)live_at);
+	r = dir_fmt(filter, sizeof(filter),
+	    "(&(objectClass=skmState)(%s=%s)%s)",
+	    by == DIR_STATE_BY_SUBJECT ? "skmStateSubject" : "skmStateRef",
+	    esc, live);
+	free(esc);
+	if (r != 0)
+		return r;
+	return dir_search(p, base, LDAP_SCOPE_ONELEVEL, filter, attrs,
+	    DIR_SEARCH_MAX, res);
+}
+
 int
 dir_state_find(struct dir_pool *p, const char *kind, enum dir_state_by by,
     const char *value, char ***keys, size_t *n)
 {
 	static const char *const attrs[] = { "cn", NULL };
-	char base[DIR_MAX_DN], filter[512], *esc = NULL;
 	struct dir_result res;
 	char **v = NULL;
 	size_t i;
@@ -253,20 +284,7 @@ dir_state_find(struct dir_pool *p, const char *kind, enum dir_state_by by,
 
 	*keys = NULL;
 	*n = 0;
-	if (!token_ok(kind, 16))
-		return CM_ERR_INVAL;
-	if ((r = dir_fmt(base, sizeof(base), "ou=%s,ou=state,%s", kind,
-	    p->cfg.base_dn)) != 0 ||
-	    (r = dir_escape_filter(value, strlen(value), &esc)) != 0)
-		return r;
-	r = dir_fmt(filter, sizeof(filter), "(&(objectClass=skmState)(%s=%s))",
-	    by == DIR_STATE_BY_SUBJECT ? "skmStateSubject" : "skmStateRef",
-	    esc);
-	free(esc);
-	if (r != 0)
-		return r;
-	if ((r = dir_search(p, base, LDAP_SCOPE_ONELEVEL, filter, attrs,
-	    DIR_SEARCH_MAX, &res)) != 0)
+	if ((r = state_search(p, kind, by, value, 0, attrs, &res)) != 0)
 		return r;
 	if (res.n > 0 && (v = calloc(res.n, sizeof(*v))) == NULL) {
 		dir_result_clear(&res);
@@ -284,6 +302,84 @@ dir_state_find(struct dir_pool *p, const char *kind, enum dir_state_by by,
 	*n = res.n;
 	dir_result_clear(&res);
 	return 0;
+}
+
+static int
+age_cmp(const void *a, const void *b)
+{
+	const struct dir_state_age *x = a, *y = b;
+	int c = strcmp(x->created, y->created);
+
+	if (c == 0)
+		c = strcmp(x->csn, y->csn);
+	return c != 0 ? c : strcmp(x->key, y->key);
+}
+
+int
+dir_state_ages(struct dir_pool *p, const char *kind, enum dir_state_by by,
+    const char *value, int64_t now, struct dir_state_age **out, size_t *n)
+{
+	static const char *const attrs[] = { "cn", "createTimestamp",
+	    "entryCSN", "skmStateExpires", NULL };
+	struct dir_state_age *v = NULL;
+	struct dir_result res;
+	size_t i, k = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = state_search(p, kind, by, value, now, attrs, &res)) != 0)
+		return r;
+	if (res.n > 0 && (v = calloc(res.n, sizeof(*v))) == NULL) {
+		dir_result_clear(&res);
+		return CM_ERR_NOMEM;
+	}
+	for (i = 0; i < res.n; i++) {
+		char *ct = NULL, *csn = NULL, *exp = NULL;
+		long long e = 0;
+
+		/* GeneralizedTime as slapd writes it (YYYYmmddHHMMSSZ) and
+		 * the CSN (YYYYmmddHHMMSS.uuuuuuZ#...): text order is time
+		 * order.  An entry that does not read so is left out (it
+		 * expires and is pruned like any other) */
+		if (dir_entry_str(&res.v[i], "cn", &v[k].key) == 0 &&
+		    v[k].key != NULL &&
+		    dir_entry_str(&res.v[i], "createTimestamp", &ct) == 0 &&
+		    dir_entry_str(&res.v[i], "entryCSN", &csn) == 0 &&
+		    dir_entry_str(&res.v[i], "skmStateExpires", &exp) == 0 &&
+		    ct != NULL && strlen(ct) < sizeof(v[k].created) &&
+		    (csn == NULL || strlen(csn) < sizeof(v[k].csn)) &&
+		    exp != NULL && cm_parse_ll(exp, 0, INT64_MAX, &e) == 0) {
+			memcpy(v[k].created, ct, strlen(ct) + 1);
+			if (csn != NULL)
+				memcpy(v[k].csn, csn, strlen(csn) + 1);
+			v[k].expires = (int64_t)e;
+			k++;
+		} else {
+			free(v[k].key);
+			v[k].key = NULL;
+		}
+		free(ct);
+		free(csn);
+		free(exp);
+	}
+	dir_result_clear(&res);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), age_cmp);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+void
+dir_state_ages_free(struct dir_state_age **v, size_t n)
+{
+	if (v == NULL || *v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free((*v)[i].key);
+	free(*v);
+	*v = NULL;
 }
 
 /* Search base for filter; delete every entry found.  *gone grows. */

@@ -392,6 +392,23 @@ int	dir_state_delete(struct dir_pool *p, const char *kind,
 int	dir_state_find(struct dir_pool *p, const char *kind,
 	    enum dir_state_by by, const char *value, char ***keys, size_t *n)
 	    CM_WUR;
+/* The same, live at now (not expired), oldest first: each key with slapd's
+ * createTimestamp (GeneralizedTime, e.g. 20261201193000Z) and entryCSN (its
+ * last change, to the microsecond), ordered by the first, then the second
+ * (so of two made in one second, the one changed since sorts later), then
+ * the key; and its expiry.  An entry whose attributes do not read is left
+ * out.  At most DIR_SEARCH_MAX (more: CM_ERR_RANGE).  Free with
+ * dir_state_ages_free(). */
+struct dir_state_age {
+	char	*key;
+	char	 created[24];
+	char	 csn[64];
+	int64_t	 expires;	/* skmStateExpires */
+};
+int	dir_state_ages(struct dir_pool *p, const char *kind,
+	    enum dir_state_by by, const char *value, int64_t now,
+	    struct dir_state_age **out, size_t *n) CM_WUR;
+void	dir_state_ages_free(struct dir_state_age **v, size_t n);
 /* Delete entries expired at now (a backlog over DIR_SEARCH_MAX is taken in
  * slices; at most DIR_SEARCH_MAX per call, the rest on later calls). */
 int	dir_state_prune(struct dir_pool *p, const char *kind, int64_t now,

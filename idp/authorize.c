@@ -478,6 +478,9 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 	if (upgrade != NULL && idp_session_get(idp, upgrade, &old) == 0 &&
 	    idp_session_end(idp, NULL, old) != 0)
 		cm_warn(brk_req_id(r), "session.end_failed", NULL);
+	/* the login is final (audited, a replaced session gone): past the
+	 * user's session limit, the oldest end */
+	idp_session_limit(idp, r, uid, s->key);
 	/* the transaction is spent; its cookie goes too (tx is NULL when
 	 * the password stage already deleted it) */
 	if (tx != NULL &&

@@ -26,6 +26,9 @@ idp_config_defaults(struct idp_config *c)
 	c->session_idle[3] = 15 * 60;
 	c->backchannel_logout = 1;
 	c->client_cache_ttl = 5;
+	/* live sessions per user: a person's browsers and devices, not one
+	 * stolen password's script filling the directory */
+	c->max_sessions = IDP_MAX_SESSIONS_DEFAULT;
 	strlcpy(c->admin_group, "administrators", sizeof(c->admin_group));
 	strlcpy(c->prf_officer_group, "proofing-officers",
 	    sizeof(c->prf_officer_group));
@@ -130,6 +133,15 @@ idp_config_set(void *obj, const char *key, const char *val, char *err,
 			c->prf_required_ial = (int)n;
 		else
 			c->prf_admin_ial = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "max_sessions_per_user") == 0) {
+		if (cm_parse_ll(val, 0, IDP_MAX_SESSIONS_MAX, &n) != 0) {
+			snprintf(err, errlen, "%s: expected a count from 0 (no "
+			    "limit) to %d", key, IDP_MAX_SESSIONS_MAX);
+			return CM_ERR_INVAL;
+		}
+		c->max_sessions = (unsigned)n;
 		return 0;
 	}
 	if (strcmp(key, "proofing_validity") == 0) {

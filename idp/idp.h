@@ -23,6 +23,12 @@
 
 /* Hard caps (never configurable above these). */
 #define IDP_CODE_TTL_MAX	60		/* seconds, OIDC/ASVS */
+#define IDP_MAX_SESSIONS_DEFAULT 16	/* live sessions per user */
+#define IDP_MAX_SESSIONS_MAX	1000
+/* sessions a login ends past the limit: each is a back-channel logout and
+ * a CAEP push from the login's thread, so few; a backlog goes over several
+ * logins (each takes one net) */
+#define IDP_EVICT_PER_LOGIN	2
 #define IDP_ACCESS_TTL_MAX	3600
 #define IDP_ID_TTL_MAX		3600
 #define IDP_REFRESH_TTL_MAX	(30 * 86400)
@@ -41,6 +47,7 @@ struct idp_config {
 	unsigned	session_max[4];		/* [aal] session_max_aalN */
 	int		backchannel_logout;	/* backchannel_logout */
 	unsigned	client_cache_ttl;	/* client_cache_ttl, s */
+	unsigned	max_sessions;		/* max_sessions_per_user (0: any) */
 	char		kek_file[1024];		/* kek_file (TOTP secrets) */
 	char		policy_file[1024];	/* policy_file */
 	char		ssf_transmitters_file[1024];	/* PDPs we trust */

@@ -259,7 +259,8 @@ struct idp_session {
 int	idp_session_current(struct idp *idp, struct brk_req *r,
 	    struct idp_session **out) CM_WUR;
 /* A new session for uid at aal/amr (its cookie set on r); client_id (may
- * be NULL) is recorded as its first client in the same write. */
+ * be NULL) is recorded as its first client in the same write.  The caller
+ * applies idp_session_limit() once the login is final. */
 int	idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
 	    int aal, json_t *amr, const char *client_id,
 	    struct idp_session **out) CM_WUR;
@@ -270,6 +271,16 @@ int	idp_session_save(struct idp *idp, struct idp_session *s) CM_WUR;
 /* Remember that client_id received a code in this session (logout). */
 int	idp_session_add_client(struct idp *idp, struct idp_session *s,
 	    const char *client_id) CM_WUR;
+/* Past max_sessions_per_user live sessions of uid, end the oldest ones that
+ * are older than keep (the key of the session a login just made); at most
+ * IDP_EVICT_PER_LOGIN (idp/session.c). */
+void	idp_session_limit(struct idp *idp, struct brk_req *r, const char *uid,
+	    const char *keep);
+/* A session has ended (logout, or evicted past max_sessions_per_user):
+ * back-channel logout to its clients, CAEP session-revoked (idp/logout.c).
+ * The caller has deleted it and audited why. */
+void	idp_session_ended(struct idp *idp, struct brk_req *r,
+	    struct idp_session *s);
 /* Delete the session; r (may be NULL) gets a cookie-clearing header. */
 int	idp_session_end(struct idp *idp, struct brk_req *r,
 	    struct idp_session *s) CM_WUR;

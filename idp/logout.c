@@ -121,6 +121,20 @@ backchannel(struct idp *idp, struct brk_req *r, struct idp_session *s)
 	}
 }
 
+void
+idp_session_ended(struct idp *idp, struct brk_req *r, struct idp_session *s)
+{
+	json_t *sub;
+
+	backchannel(idp, r, s);
+	sub = json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}}", "format",
+	    "complex", "user", "format", "iss_sub", "iss", idp->issuer, "sub",
+	    s->uid, "session", "format", "opaque", "id", s->sid);
+	if (sub != NULL)
+		idp_ssf_emit(idp, brk_req_id(r), "session-revoked", sub, NULL);
+	json_decref(sub);
+}
+
 /* An ID token we issued (signature and iss; expiry is not required of a
  * hint).  Returns the claims or NULL. */
 static json_t *
@@ -254,18 +268,7 @@ idp_h_logout(struct brk_app *app, struct brk_req *r, void *ctx)
 		if (cm_audit_emit(brk_req_id(r), "logout", "{s:s, s:s, s:s?}",
 		    "uid", s->uid, "sid", s->sid, "client_id", cid) != 0)
 			cm_err(brk_req_id(r), "audit.write_failed", NULL);
-		backchannel(idp, r, s);
-		{
-			json_t *sub = json_pack("{s:s, s:{s:s, s:s, s:s},"
-			    " s:{s:s, s:s}}", "format", "complex", "user",
-			    "format", "iss_sub", "iss", idp->issuer, "sub",
-			    s->uid, "session", "format", "opaque", "id",
-			    s->sid);
-
-			idp_ssf_emit(idp, brk_req_id(r), "session-revoked",
-			    sub, NULL);
-			json_decref(sub);
-		}
+		idp_session_ended(idp, r, s);
 	}
 	if (uri != NULL) {
 		if (cm_buf_append(&b, uri, strlen(uri)) != 0 ||

@@ -159,6 +159,77 @@ idp_session_save(struct idp *idp, struct idp_session *s)
 	return r;
 }
 
+/*
+ * Past max_sessions_per_user live sessions of uid, end the oldest (by
+ * slapd's createTimestamp) that are older than keep (the login's own new
+ * session): of two concurrent logins neither ends the other's newer
+ * session, so the newest always lives.  At most IDP_EVICT_PER_LOGIN go and
+ * twice that many are read; one search lists the live ones (expired ones,
+ * waiting for the prune, neither count nor are read).  Concurrent logins
+ * may each count the other's new session, so the count can sit one or two
+ * off the limit until the next login; a lost race (already gone) is not an
+ * error.  Failures are logged: the login itself has succeeded.
+ */
+void
+idp_session_limit(struct idp *idp, struct brk_req *r, const char *uid,
+    const char *keep)
+{
+	struct dir_state_age *v = NULL;
+	size_t n = 0, i, mine, over, gone = 0, tries = 0;
+	int rc;
+
+	if (idp->cfg->max_sessions == 0)
+		return;
+	if ((rc = dir_state_ages(idp->dir, IDP_ST_SESS, DIR_STATE_BY_SUBJECT,
+	    uid, cm_time(), &v, &n)) != 0) {
+		cm_warn(brk_req_id(r), "session.limit_unchecked", "{s:s, s:s}",
+		    "uid", uid, "error", cm_strerror(rc));
+		return;
+	}
+	for (mine = 0; mine < n && strcmp(v[mine].key, keep) != 0; mine++)
+		;
+	over = n > idp->cfg->max_sessions ? n - idp->cfg->max_sessions : 0;
+	/* only those before mine (older); none if mine is not listed */
+	for (i = 0; i < mine && over > 0 && gone < IDP_EVICT_PER_LOGIN &&
+	    tries < 2 * IDP_EVICT_PER_LOGIN; i++) {
+		struct idp_session *old = NULL;
+
+		tries++;
+		/* read first: its sid and clients are what logout needs; one
+		 * gone meanwhile only lowers the excess */
+		if ((rc = idp_session_get(idp, v[i].key, &old)) != 0) {
+			if (rc == CM_ERR_NOTFOUND)
+				over--;
+			continue;
+		}
+		if (strcmp(old->uid, uid) != 0) {
+			idp_session_free(&old);	/* never another's */
+			continue;
+		}
+		if ((rc = dir_state_delete(idp->dir, IDP_ST_SESS,
+		    v[i].key)) != 0) {
+			if (rc == CM_ERR_NOTFOUND)
+				over--;
+			else
+				cm_warn(brk_req_id(r), "session.evict_failed",
+				    "{s:s, s:s}", "uid", uid, "error",
+				    cm_strerror(rc));
+			idp_session_free(&old);
+			continue;
+		}
+		gone++;
+		over--;
+		if (cm_audit_emit(brk_req_id(r), "session.evicted",
+		    "{s:s, s:s, s:I, s:i}", "uid", uid, "sid", old->sid,
+		    "sessions", (json_int_t)n, "limit",
+		    (int)idp->cfg->max_sessions) != 0)
+			cm_err(brk_req_id(r), "audit.write_failed", NULL);
+		idp_session_ended(idp, r, old);
+		idp_session_free(&old);
+	}
+	dir_state_ages_free(&v, n);
+}
+
 int
 idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
     int aal, json_t *amr, const char *client_id, struct idp_session **out)

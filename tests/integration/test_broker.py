@@ -301,6 +301,19 @@ class ConfigTest(unittest.TestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn(":%d: max_headers" % (len(self.base) + 1), err)
 
+    def test_session_limit_range(self):
+        for v in ("0", "16", "1000"):
+            rc, err, _ = self.check(self.base +
+                                    ["max_sessions_per_user = " + v])
+            self.assertEqual(rc, 0, err)
+        for v in ("-1", "1001", "many"):
+            rc, err, _ = self.check(self.base +
+                                    ["max_sessions_per_user = " + v])
+            self.assertNotEqual(rc, 0, v)
+            self.assertIn(":%d: max_sessions_per_user: expected a count "
+                          "from 0 (no limit) to 1000" % (len(self.base) + 1),
+                          err)
+
     def test_bad_listen(self):
         rc, err, _ = self.check(["listen = localhost"] + self.base)
         self.assertNotEqual(rc, 0)

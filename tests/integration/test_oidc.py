@@ -77,40 +77,37 @@ class BackchannelReceiver:
         self.srv.server_close()
 
 
-class OIDCTest(unittest.TestCase):
+class OIDCFlows:
+    """The flows of a relying party rp1 against self.b (a Broker), for the
+    test classes below: self.secret is rp1's secret, self.demo_pw the
+    password used by login()."""
+
     @classmethod
-    def setUpClass(cls):
+    def start_stack(cls, extra=None):
+        """A slapd with the demo user, a broker on it (extra settings), a
+        back-channel receiver, and rp1 registered with its URI."""
         cls.tmp = TempDir()
         cls.slapd = Slapd(cls.tmp.path, demo=True)
         cls.bcl = BackchannelReceiver()
-        try:
-            cls.slapd.start()
-            cls.b = Broker(os.path.join(cls.tmp.path, "broker"),
-                           cls.slapd.env_lines())
-            cls.b.start()
-            with open(os.path.join(cls.slapd.dir, "demo.pw")) as f:
-                cls.demo_pw = f.read().strip()
-            out = cls.b.ctl("--json", "client", "add", "rp1",
-                            "--redirect-uri", RP_CB, "--name", "Test RP",
-                            "--backchannel-logout-uri", cls.bcl.url).stdout
-            cls.secret = json.loads(out)["client_secret"]
-            out = cls.b.ctl("--json", "client", "add", "svc1",
-                            "--grant", "client_credentials",
-                            "--scope", "reports.read").stdout
-            cls.svc_secret = json.loads(out)["client_secret"]
-        except Exception:
-            cls.tearDownClass()
-            raise
+        cls.slapd.start()
+        cls.b = Broker(os.path.join(cls.tmp.path, "broker"),
+                       cls.slapd.env_lines(), extra=extra)
+        cls.b.start()
+        out = cls.b.ctl("--json", "client", "add", "rp1",
+                        "--redirect-uri", RP_CB, "--name", "Test RP",
+                        "--backchannel-logout-uri", cls.bcl.url).stdout
+        cls.secret = json.loads(out)["client_secret"]
 
     @classmethod
     def tearDownClass(cls):
         if getattr(cls, "b", None):
             cls.b.stop()
-        cls.slapd.stop()
-        cls.bcl.close()
-        cls.tmp.cleanup()
-
-    # -- helpers -------------------------------------------------------------
+        if getattr(cls, "slapd", None):
+            cls.slapd.stop()
+        if getattr(cls, "bcl", None):
+            cls.bcl.close()
+        if getattr(cls, "tmp", None):
+            cls.tmp.cleanup()
 
     def authorize(self, br, **extra):
         verifier, challenge = pkce()
@@ -124,7 +121,10 @@ class OIDCTest(unittest.TestCase):
         r = br.get("/authorize?" + urllib.parse.urlencode(q))
         return r, q, verifier
 
-    def login(self, br, r, user="demo", password=None):
+    login_user = "demo"
+
+    def login(self, br, r, user=None, password=None):
+        user = user or self.login_user
         self.assertEqual(r.status, 303, r.body)
         loc = r.header("Location")
         self.assertTrue(loc.startswith("/login?tx="), loc)
@@ -171,6 +171,28 @@ class OIDCTest(unittest.TestCase):
                      "Authorization": basic(cid, secret or self.secret)})
         self.assertEqual(r.status, 200, r.body)
         return r.json()
+
+    def redirect_error(self, r):
+        self.assertEqual(r.status, 303, r.body)
+        loc = r.header("Location")
+        self.assertTrue(loc.startswith(RP_CB + "?"), loc)
+        return urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
+
+
+class OIDCTest(OIDCFlows, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.start_stack()
+            with open(os.path.join(cls.slapd.dir, "demo.pw")) as f:
+                cls.demo_pw = f.read().strip()
+            out = cls.b.ctl("--json", "client", "add", "svc1",
+                            "--grant", "client_credentials",
+                            "--scope", "reports.read").stdout
+            cls.svc_secret = json.loads(out)["client_secret"]
+        except Exception:
+            cls.tearDownClass()
+            raise
 
     # -- discovery -----------------------------------------------------------
 
@@ -262,12 +284,6 @@ class OIDCTest(unittest.TestCase):
         self.assertTrue(r.header("Location").startswith("/login?tx="))
 
     # -- PKCE and code negatives ---------------------------------------------
-
-    def redirect_error(self, r):
-        self.assertEqual(r.status, 303, r.body)
-        loc = r.header("Location")
-        self.assertTrue(loc.startswith(RP_CB + "?"), loc)
-        return urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
 
     def test_missing_pkce_refused(self):
         r, q, v = self.authorize(Browser(self.b), code_challenge=None,
@@ -672,6 +688,105 @@ class OIDCTest(unittest.TestCase):
             "post_logout_redirect_uri": "https://evil.example/"}))
         self.assertEqual(r.status, 400)
         self.assertIsNone(r.header("Location"))
+
+
+class SessionLimitTest(OIDCFlows, unittest.TestCase):
+    """max_sessions_per_user: past the limit a login ends the user's oldest
+    sessions as a logout would (back-channel logout, refresh refused), and
+    only that user's."""
+    LIMIT = 3
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.start_stack({"max_sessions_per_user": str(cls.LIMIT)})
+            cls.demo_pw = "Limit-" + secrets.token_hex(8)
+            cls.b.ctl("user", "add", "capped", "--name", "Capped Staff")
+            cls.b.ctl("user", "passwd", "capped", input=cls.demo_pw + "\n")
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    login_user = "capped"
+
+    def alive(self, br):
+        """Does the browser's session still give a code without a login?"""
+        r, q, v = self.authorize(br, prompt="none")
+        self.assertEqual(r.status, 303, r.body)
+        return "code=" in r.header("Location")
+
+    def test_expired_sessions_do_not_count(self):
+        # sessions past their expiry that the prune has not taken yet are
+        # no live sessions: newer than two live ones and more than a login
+        # reads, they must neither push those out nor hide the oldest
+        pw = "Limit2-" + secrets.token_hex(8)
+        self.b.ctl("user", "add", "capped2", "--name", "Capped Two")
+        self.b.ctl("user", "passwd", "capped2", input=pw + "\n")
+
+        def login():
+            br = Browser(self.b)
+            r, q, v = self.authorize(br)
+            self.code_from(self.login(br, r, user="capped2", password=pw),
+                           q)
+            return br
+        brs = [login(), login()]
+        ldif = "".join(
+            "dn: cn=expired%d,ou=sess,ou=state,%s\nobjectClass: skmState\n"
+            "cn: expired%d\nskmStateData: {}\nskmStateVersion: v%d\n"
+            "skmStateExpires: %d\nskmStateSubject: capped2\n\n"
+            % (i, self.slapd.base, i, i, int(time.time()) - 10)
+            for i in range(20))
+        self.slapd.ldap("ldapadd", stdin=ldif)
+        brs.append(login())             # three live: at the limit
+        self.assertTrue(all(self.alive(br) for br in brs))
+        self.assertEqual([a for a in self.b.audit_lines()
+                          if a["event"] == "session.evicted" and
+                          a["uid"] == "capped2"], [])
+        brs.append(login())             # four: the oldest live one goes
+        self.assertFalse(self.alive(brs[0]))
+        self.assertTrue(all(self.alive(br) for br in brs[1:]))
+        self.assertEqual(len([a for a in self.b.audit_lines()
+                              if a["event"] == "session.evicted" and
+                              a["uid"] == "capped2"]), 1)
+
+    def test_oldest_sessions_end_past_the_limit(self):
+        # another user's session, which the limit of "capped" never touches
+        other = Browser(self.b)
+        r, q, v = self.authorize(other)
+        self.code_from(self.login(other, r, user="demo",
+                                  password=self.slapd.demo_password()), q)
+        logins = [self.full_login() for _ in range(self.LIMIT)]
+        sids = [jwt_parts(t["id_token"])[1]["sid"] for _, _, t in logins]
+        self.assertTrue(all(self.alive(br) for br, _, _ in logins))
+        before = len(self.bcl.tokens)
+        # one more: the oldest session goes, the others stay
+        br4, _, t4 = self.full_login()
+        self.assertFalse(self.alive(logins[0][0]))
+        self.assertTrue(all(self.alive(br) for br, _, _ in logins[1:]))
+        self.assertTrue(self.alive(br4))
+        self.assertTrue(self.alive(other))
+        # ended as a logout ends it: its client is told, its session-bound
+        # refresh token is refused, the audit stream says why
+        self.assertEqual(len(self.bcl.tokens), before + 1)
+        self.assertEqual(jwt_parts(self.bcl.tokens[-1])[1]["sid"], sids[0])
+        ref = self.token({"grant_type": "refresh_token",
+                          "refresh_token": logins[0][2]["refresh_token"]})
+        self.assertEqual(ref.status, 400, ref.body)
+        ref = self.token({"grant_type": "refresh_token",
+                          "refresh_token": logins[1][2]["refresh_token"]})
+        self.assertEqual(ref.status, 200, ref.body)
+        ev = [a for a in self.b.audit_lines()
+              if a["event"] == "session.evicted" and a["uid"] == "capped"]
+        self.assertEqual([(a["uid"], a["sid"], a["limit"]) for a in ev],
+                         [("capped", sids[0], self.LIMIT)])
+        # two more logins: the next two oldest go, in order
+        self.full_login()
+        self.full_login()
+        ev = [a["sid"] for a in self.b.audit_lines()
+              if a["event"] == "session.evicted" and a["uid"] == "capped"]
+        self.assertEqual(ev, sids)
+        self.assertFalse(any(self.alive(br) for br, _, _ in logins))
+        self.assertTrue(self.alive(br4))
 
 
 if __name__ == "__main__":
