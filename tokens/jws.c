@@ -122,6 +122,24 @@ tok_jws_sign_prepare(tok_key *key)
 }
 
 int
+tok_jws_verify_prepare(tok_key *key)
+{
+	EVP_MD_CTX *m;
+	int r;
+
+	if (key->alg == TOK_ALG_EDDSA || key->alg == TOK_ALG_ED25519)
+		return 0;
+	if ((m = EVP_MD_CTX_new()) == NULL)
+		return CM_ERR_NOMEM;
+	if ((r = digest_init(m, key, 0)) != 0) {
+		EVP_MD_CTX_free(m);
+		return r;
+	}
+	key->verify_tmpl = m;
+	return 0;
+}
+
+int
 tok_jws_sign_raw(const tok_key *key, const uint8_t *in, size_t len,
     uint8_t *sig, size_t sigsz, size_t *siglen)
 {
@@ -229,7 +247,15 @@ tok_jws_verify_raw(const tok_key *key, enum tok_alg hdr_alg,
 		r = CM_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = digest_init(mctx, key, 0)) != 0)
+	if (key->verify_tmpl != NULL) {
+		/* a copy of the prepared context; used once, so no copy of
+		 * the copy at the final step */
+		if (EVP_MD_CTX_copy_ex(mctx, key->verify_tmpl) != 1) {
+			r = CM_ERR_CRYPTO;
+			goto out;
+		}
+		EVP_MD_CTX_set_flags(mctx, EVP_MD_CTX_FLAG_FINALISE);
+	} else if ((r = digest_init(mctx, key, 0)) != 0)
 		goto out;
 	if (der != NULL)
 		r = EVP_DigestVerify(mctx, der, derlen, in, len);

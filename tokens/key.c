@@ -195,7 +195,8 @@ tok_key_wrap(EVP_PKEY *pkey, enum tok_alg alg, int priv, const char *kid,
 		goto out;
 	}
 	memcpy(k->kid, kid, strlen(kid) + 1);
-	if (priv && (r = tok_jws_sign_prepare(k)) != 0)
+	if ((priv && (r = tok_jws_sign_prepare(k)) != 0) ||
+	    (r = tok_jws_verify_prepare(k)) != 0)
 		goto out;
 	*out = k;
 	k = NULL;	/* transferred */
@@ -204,6 +205,7 @@ out:
 	if (k != NULL) {
 		k->pkey = NULL;	/* not ours on failure */
 		EVP_MD_CTX_free(k->sign_tmpl);
+		EVP_MD_CTX_free(k->verify_tmpl);
 		free(k);
 	}
 	free(tp);
@@ -234,6 +236,7 @@ tok_key_free(tok_key **key)
 	if (key == NULL || *key == NULL)
 		return;
 	EVP_MD_CTX_free((*key)->sign_tmpl);
+	EVP_MD_CTX_free((*key)->verify_tmpl);
 	EVP_PKEY_free((*key)->pkey);	/* OpenSSL wipes private parts */
 	free(*key);
 	*key = NULL;

@@ -21,10 +21,15 @@ struct tok_key {
 	 * provider context on every token.  Read-only after tok_key_wrap.
 	 */
 	EVP_MD_CTX	*sign_tmpl;
+	/* The same for verification (ECDSA and RSA keys, public or not):
+	 * each verification copies it, as a PEP verifies every request.
+	 * Read-only after tok_key_wrap, so threads copy it at once. */
+	EVP_MD_CTX	*verify_tmpl;
 };
 
-/* Prepare key->sign_tmpl (jws.c); 0 or a CM_ERR_ code. */
+/* Prepare key->sign_tmpl, key->verify_tmpl (jws.c); 0 or a CM_ERR_ code. */
 int	 tok_jws_sign_prepare(tok_key *key);
+int	 tok_jws_verify_prepare(tok_key *key);
 
 struct tok_keyset {
 	struct tok_key	**keys;
