@@ -204,26 +204,38 @@ prf_record_id_new(int64_t now, char out[PRF_ID_MAX])
 {
 	uint8_t rnd[6];
 	char hex[13], ts[16];
-	time_t t = (time_t)now;
+	struct timespec tsp;
 	struct tm tm;
+	time_t t;
+	long us;
 	int r;
 
 	out[0] = '\0';
-	if (now < 0 || gmtime_r(&t, &tm) == NULL ||
+	if (now < 0)
+		return CM_ERR_RANGE;
+	/*
+	 * The time to the microsecond, from one clock reading: ids sort in
+	 * creation order even for records made within one second (history is
+	 * newest first).  Seconds from now and microseconds from a later
+	 * reading gave the second of now with the microseconds of the next
+	 * second whenever a second began between the two.  Never before now
+	 * (the record's own time).
+	 */
+	if (clock_gettime(CLOCK_REALTIME, &tsp) == 0 &&
+	    (int64_t)tsp.tv_sec >= now) {
+		t = tsp.tv_sec;
+		us = tsp.tv_nsec / 1000;
+	} else {
+		t = (time_t)now;
+		us = 0;
+	}
+	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm) != 14)
 		return CM_ERR_RANGE;
 	if ((r = cm_random(rnd, sizeof(rnd))) != 0)
 		return r;
 	cm_hex_encode(rnd, sizeof(rnd), hex);
-	/* microseconds after the second: ids sort in creation order even
-	 * for records made within one second (history is newest first) */
-	{
-		struct timespec tsp;
-
-		clock_gettime(CLOCK_REALTIME, &tsp);
-		snprintf(out, PRF_ID_MAX, "prf-%s%06ld-%s", ts,
-		    (long)(tsp.tv_nsec / 1000) % 1000000, hex);
-	}
+	snprintf(out, PRF_ID_MAX, "prf-%s%06ld-%s", ts, us % 1000000, hex);
 	return 0;
 }
 
