@@ -376,6 +376,12 @@ if pep:
     w("")
     w("`%s` (bench/pep_bench.c; `now` = the token's iat + 1, so one token "
       "stays valid)." % pep["cmd"])
+    if pep.get("remeasured"):
+        w("")
+        w("*These PEP rows were measured %s; in the run itself: %s "
+          "verifies per CPU-second (runs %s).*" % (
+              pep["remeasured"], f(pep["in_run"]["one_thread_per_cpu_s"]),
+              [round(x) for x in pep["in_run"]["runs"]]))
     w("")
 
 w("## Memory and start-up")
