@@ -102,41 +102,36 @@ out:
 	return r;
 }
 
-int
-tok_jws_sign_prepare(tok_key *key)
+/* A context through Digest{Sign,Verify}Init for key, kept in *tmpl (PureEdDSA
+ * is one-shot: nothing to keep). */
+static int
+prepare(tok_key *key, int sign, EVP_MD_CTX **tmpl)
 {
 	EVP_MD_CTX *m;
 	int r;
 
-	/* PureEdDSA is one-shot: nothing to keep between signatures */
 	if (key->alg == TOK_ALG_EDDSA || key->alg == TOK_ALG_ED25519)
 		return 0;
 	if ((m = EVP_MD_CTX_new()) == NULL)
 		return CM_ERR_NOMEM;
-	if ((r = digest_init(m, key, 1)) != 0) {
+	if ((r = digest_init(m, key, sign)) != 0) {
 		EVP_MD_CTX_free(m);
 		return r;
 	}
-	key->sign_tmpl = m;
+	*tmpl = m;
 	return 0;
+}
+
+int
+tok_jws_sign_prepare(tok_key *key)
+{
+	return prepare(key, 1, &key->sign_tmpl);
 }
 
 int
 tok_jws_verify_prepare(tok_key *key)
 {
-	EVP_MD_CTX *m;
-	int r;
-
-	if (key->alg == TOK_ALG_EDDSA || key->alg == TOK_ALG_ED25519)
-		return 0;
-	if ((m = EVP_MD_CTX_new()) == NULL)
-		return CM_ERR_NOMEM;
-	if ((r = digest_init(m, key, 0)) != 0) {
-		EVP_MD_CTX_free(m);
-		return r;
-	}
-	key->verify_tmpl = m;
-	return 0;
+	return prepare(key, 0, &key->verify_tmpl);
 }
 
 int
