@@ -320,7 +320,7 @@ dir_state_ages(struct dir_pool *p, const char *kind, enum dir_state_by by,
     const char *value, int64_t now, struct dir_state_age **out, size_t *n)
 {
 	static const char *const attrs[] = { "cn", "createTimestamp",
-	    "entryCSN", "skmStateExpires", NULL };
+	    "entryCSN", NULL };
 	struct dir_state_age *v = NULL;
 	struct dir_result res;
 	size_t i, k = 0;
@@ -335,8 +335,7 @@ dir_state_ages(struct dir_pool *p, const char *kind, enum dir_state_by by,
 		return CM_ERR_NOMEM;
 	}
 	for (i = 0; i < res.n; i++) {
-		char *ct = NULL, *csn = NULL, *exp = NULL;
-		long long e = 0;
+		char *ct = NULL, *csn = NULL;
 
 		/* GeneralizedTime as slapd writes it (YYYYmmddHHMMSSZ) and
 		 * the CSN (YYYYmmddHHMMSS.uuuuuuZ#...): text order is time
@@ -346,14 +345,11 @@ dir_state_ages(struct dir_pool *p, const char *kind, enum dir_state_by by,
 		    v[k].key != NULL &&
 		    dir_entry_str(&res.v[i], "createTimestamp", &ct) == 0 &&
 		    dir_entry_str(&res.v[i], "entryCSN", &csn) == 0 &&
-		    dir_entry_str(&res.v[i], "skmStateExpires", &exp) == 0 &&
 		    ct != NULL && strlen(ct) < sizeof(v[k].created) &&
-		    (csn == NULL || strlen(csn) < sizeof(v[k].csn)) &&
-		    exp != NULL && cm_parse_ll(exp, 0, INT64_MAX, &e) == 0) {
+		    (csn == NULL || strlen(csn) < sizeof(v[k].csn))) {
 			memcpy(v[k].created, ct, strlen(ct) + 1);
 			if (csn != NULL)
 				memcpy(v[k].csn, csn, strlen(csn) + 1);
-			v[k].expires = (int64_t)e;
 			k++;
 		} else {
 			free(v[k].key);
@@ -361,7 +357,6 @@ dir_state_ages(struct dir_pool *p, const char *kind, enum dir_state_by by,
 		}
 		free(ct);
 		free(csn);
-		free(exp);
 	}
 	dir_result_clear(&res);
 	if (k > 1)

@@ -396,14 +396,12 @@ int	dir_state_find(struct dir_pool *p, const char *kind,
  * createTimestamp (GeneralizedTime, e.g. 20261201193000Z) and entryCSN (its
  * last change, to the microsecond), ordered by the first, then the second
  * (so of two made in one second, the one changed since sorts later), then
- * the key; and its expiry.  An entry whose attributes do not read is left
- * out.  At most DIR_SEARCH_MAX (more: CM_ERR_RANGE).  Free with
- * dir_state_ages_free(). */
+ * the key.  An entry whose attributes do not read is left out.  At most
+ * DIR_SEARCH_MAX (more: CM_ERR_RANGE).  Free with dir_state_ages_free(). */
 struct dir_state_age {
 	char	*key;
 	char	 created[24];
 	char	 csn[64];
-	int64_t	 expires;	/* skmStateExpires */
 };
 int	dir_state_ages(struct dir_pool *p, const char *kind,
 	    enum dir_state_by by, const char *value, int64_t now,
