@@ -1,7 +1,8 @@
 """Continuous evaluation end to end: nginx (Debian) in front of a small
-upstream with auth_request to Sekimori's forward-auth endpoint; a test PDP
-posting signed Security Event Tokens (RFC 8417, RFC 8935 push); our own
-signals (new network); the CAEP transmitter.  Real slapd, brokerd, nginx."""
+upstream (a second nginx server) with auth_request to Sekimori's
+forward-auth endpoint; a test PDP posting signed Security Event Tokens
+(RFC 8417, RFC 8935 push); our own signals (new network); the CAEP
+transmitter.  Real slapd, brokerd, nginx."""
 import base64
 import http.server
 import json
@@ -101,37 +102,17 @@ http {{
             proxy_pass http://127.0.0.1:{upstream};
         }}
     }}
+    # the protected application: echoes who nginx says the user is (the
+    # values are a uid and an acr URN, which need no JSON escaping)
+    server {{
+        listen 127.0.0.1:{upstream};
+        location / {{
+            default_type application/json;
+            return 200 '{{"path":"$request_uri","user":"$http_x_auth_subject","acr":"$http_x_auth_acr"}}';
+        }}
+    }}
 }}
 """
-
-
-class Upstream:
-    """The protected application: echoes who nginx says the user is."""
-
-    def __init__(self):
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = json.dumps({
-                    "path": self.path,
-                    "user": self.headers.get("X-Auth-Subject"),
-                    "acr": self.headers.get("X-Auth-Acr")}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.srv.daemon_threads = True
-        self.port = self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
 
 
 class SetSink:
@@ -166,7 +147,6 @@ class RiskTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = TempDir()
         cls.slapd = Slapd(cls.tmp.path)
-        cls.up = Upstream()
         cls.sink = SetSink()
         cls.nginx = None
         try:
@@ -221,10 +201,13 @@ class RiskTest(unittest.TestCase):
             nd = os.path.join(d, "nginx")
             os.makedirs(nd)
             cls.nginx_port = free_port()
+            app_port = free_port()
+            while app_port == cls.nginx_port:
+                app_port = free_port()
             with open(os.path.join(nd, "nginx.conf"), "w") as f:
                 f.write(NGINX.format(d=nd, port=cls.nginx_port,
                                      broker=cls.b.port, ca=cls.b.ca,
-                                     upstream=cls.up.port))
+                                     upstream=app_port))
             nginx = shutil.which("nginx") or "/usr/sbin/nginx"
             cls.nginx = subprocess.Popen(
                 [nginx, "-p", nd, "-c", os.path.join(nd, "nginx.conf")],
@@ -254,7 +237,6 @@ class RiskTest(unittest.TestCase):
         if getattr(cls, "b", None):
             cls.b.stop()
         cls.slapd.stop()
-        cls.up.close()
         cls.sink.close()
         cls.tmp.cleanup()
 
@@ -272,10 +254,20 @@ class RiskTest(unittest.TestCase):
         try:
             c.request("GET", path, headers=h)
             r = c.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, \
-                r.read()
+            status, body = r.status, r.read()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
         finally:
             c.close()
+        if status >= 500:
+            # nginx's own account of the failure goes with the body into
+            # the assertion message: a 5xx here is nginx's, not ours
+            try:
+                with open(os.path.join(self.tmp.path, "nginx",
+                                       "error.log"), "rb") as f:
+                    body += b"\n--- nginx error.log ---\n" + f.read()[-4096:]
+            except OSError:
+                pass
+        return status, hdrs, body
 
     def user(self, totp_factor=False):
         uid = "r" + secrets.token_hex(3)
