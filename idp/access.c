@@ -281,16 +281,13 @@ idp_h_introspect(struct brk_app *app, struct brk_req *r, void *ctx)
 	}
 	/* bound to a session (not offline_access): alive only with it, as
 	 * the refresh grant itself judges */
-	if (json_string_value(json_object_get(o, "session")) != NULL) {
-		struct dir_state *ss = NULL;
-
-		if (dir_state_get(idp->dir, IDP_ST_SESS, json_string_value(
-		    json_object_get(o, "session")), cm_time(), &ss) != 0) {
-			json_decref(o);
-			inactive(r);
-			goto out;
-		}
-		dir_state_free(&ss);
+	if (json_string_value(json_object_get(o, "session")) != NULL &&
+	    idp_session_alive(idp, json_string_value(json_object_get(o,
+	    "session")), json_string_value(json_object_get(o, "sid")),
+	    json_string_value(json_object_get(o, "uid")), NULL) != 0) {
+		json_decref(o);
+		inactive(r);
+		goto out;
 	}
 	brk_resp_json(r, 200, json_pack("{s:b, s:s, s:O, s:O, s:O, s:s, s:I,"
 	    " s:s, s:O}",

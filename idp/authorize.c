@@ -26,7 +26,8 @@
  * user with an active TOTP factor always gives it (AAL2); a rule or the
  * client's acr_values may require it; a network rule may deny.  A session
  * below what the request needs is stepped up, not logged out; the stepped-
- * up session is a new session (new id), the old one ends.
+ * up session has a new cookie and keeps the sid and clients, the entry
+ * under the old cookie ends.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,7 +461,13 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 	 * the code's write then fails, the session still lists the client,
 	 * and its back-channel logout names a sid the client never got: the
 	 * client finds no session of that sid and ends nothing */
-	if ((rc = idp_session_create(idp, r, uid, aal, amr, cid, &s)) != 0) {
+	/* a step-up raises the session it started from: the new session
+	 * (new cookie) keeps its sid and clients, so their tokens and their
+	 * back-channel logout go on with it.  Gone meanwhile: a new sid */
+	if (upgrade != NULL && idp_session_get(idp, upgrade, &old) != 0)
+		old = NULL;
+	if ((rc = idp_session_create(idp, r, uid, aal, amr, cid, old,
+	    &s)) != 0) {
 		brk_resp_error(r, dir_error(rc), NULL);
 		goto out;
 	}
@@ -474,9 +481,8 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 		goto out;
 	}
 	idp_risk_login_ok(idp, r, uid);
-	/* a stepped-up session replaces the old one: new id, old gone */
-	if (upgrade != NULL && idp_session_get(idp, upgrade, &old) == 0 &&
-	    idp_session_end(idp, NULL, old) != 0)
+	/* the stepped-up session replaces the old one: old cookie gone */
+	if (old != NULL && idp_session_end(idp, NULL, old) != 0)
 		cm_warn(brk_req_id(r), "session.end_failed", NULL);
 	/* the login is final (audited, a replaced session gone): past the
 	 * user's session limit, the oldest end */

@@ -259,11 +259,13 @@ struct idp_session {
 int	idp_session_current(struct idp *idp, struct brk_req *r,
 	    struct idp_session **out) CM_WUR;
 /* A new session for uid at aal/amr (its cookie set on r); client_id (may
- * be NULL) is recorded as its first client in the same write.  The caller
+ * be NULL) is recorded as its first client in the same write.  from (may
+ * be NULL) is the live session of uid that this login steps up: the new
+ * one keeps its sid and clients (the caller then ends from).  The caller
  * applies idp_session_limit() once the login is final. */
 int	idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
 	    int aal, json_t *amr, const char *client_id,
-	    struct idp_session **out) CM_WUR;
+	    const struct idp_session *from, struct idp_session **out) CM_WUR;
 int	idp_session_get(struct idp *idp, const char *key,
 	    struct idp_session **out) CM_WUR;
 /* Write s->data back (compare-and-swap on s->version). */
@@ -281,6 +283,13 @@ void	idp_session_limit(struct idp *idp, struct brk_req *r, const char *uid,
  * The caller has deleted it and audited why. */
 void	idp_session_ended(struct idp *idp, struct brk_req *r,
 	    struct idp_session *s);
+/* Whether the SSO session a grant is bound to lives: by its key, or, once
+ * a step-up has replaced it (new key, same sid, same uid), by sid.  0 when
+ * it lives (*live, if live is not NULL: the live key, malloc'd, when it is
+ * not key), CM_ERR_NOTFOUND when it has ended, another error when the
+ * directory did not answer. */
+int	idp_session_alive(struct idp *idp, const char *key, const char *sid,
+	    const char *uid, char **live) CM_WUR;
 /* Delete the session; r (may be NULL) gets a cookie-clearing header. */
 int	idp_session_end(struct idp *idp, struct brk_req *r,
 	    struct idp_session *s) CM_WUR;

@@ -230,35 +230,73 @@ idp_session_limit(struct idp *idp, struct brk_req *r, const char *uid,
 	dir_state_ages_free(&v, n);
 }
 
+/* Whether a session's array of clients a lists client_id. */
+static int
+clients_has(const json_t *a, const char *client_id)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(a, i, v)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), client_id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Append client_id to a unless it is there: 0 or CM_ERR_NOMEM. */
+static int
+clients_add(json_t *a, const char *client_id)
+{
+	if (clients_has(a, client_id))
+		return 0;
+	return json_array_append_new(a, json_string(client_id)) == 0 ? 0 :
+	    CM_ERR_NOMEM;
+}
+
 int
 idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
-    int aal, json_t *amr, const char *client_id, struct idp_session **out)
+    int aal, json_t *amr, const char *client_id,
+    const struct idp_session *from, struct idp_session **out)
 {
 	char *cookie = NULL, *sid = NULL, *csrf = NULL, *data = NULL;
 	char *ver = NULL;
 	char key[44];
 	int64_t now = cm_time();
-	json_t *o = NULL;
+	json_t *o = NULL, *clients, *v;
+	size_t i;
 	int rc = CM_ERR_INTERNAL;
 
 	*out = NULL;
 	if (aal < 1 || aal > 3)
 		return CM_ERR_INVAL;
+	/* a step-up goes on with the SSO session it raises (never another
+	 * user's): its sid and its clients; the cookie is new */
+	if (from != NULL && strcmp(from->uid, uid) != 0)
+		from = NULL;
 	if ((rc = idp_random_token(&cookie)) != 0 ||
-	    (rc = cm_random_b64url(16, &sid)) != 0 ||
+	    (from == NULL && (rc = cm_random_b64url(16, &sid)) != 0) ||
 	    (rc = idp_random_token(&csrf)) != 0 ||
 	    (rc = idp_hash_key(cookie, key)) != 0)
 		goto out;
+	if (from != NULL && (sid = strdup(from->sid)) == NULL) {
+		rc = CM_ERR_NOMEM;
+		goto out;
+	}
 	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:O, s:[], s:s}",
 	    "sid", sid, "uid", uid, "auth_time", (json_int_t)now,
 	    "created", (json_int_t)now, "last_seen", (json_int_t)now,
 	    "aal", aal, "amr", amr, "clients", "csrf", csrf);
-	if (o != NULL && client_id != NULL &&
-	    json_array_append_new(json_object_get(o, "clients"),
-	    json_string(client_id)) != 0) {
-		rc = CM_ERR_NOMEM;
+	rc = o == NULL ? CM_ERR_NOMEM : 0;
+	clients = json_object_get(o, "clients");
+	if (from != NULL)
+		json_array_foreach(json_object_get(from->data, "clients"), i, v)
+			if (rc == 0 && json_is_string(v))
+				rc = clients_add(clients, json_string_value(v));
+	if (rc == 0 && client_id != NULL)
+		rc = clients_add(clients, client_id);
+	if (rc != 0)
 		goto out;
-	}
 	/* the device it was established from (mutual TLS), if any */
 	if (o != NULL) {
 		char dev[DIR_NAME_MAX + 1];
@@ -295,6 +333,41 @@ idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
 }
 
 int
+idp_session_alive(struct idp *idp, const char *key, const char *sid,
+    const char *uid, char **live)
+{
+	struct dir_state *st = NULL;
+	struct dir_state_age *v = NULL;
+	struct idp_session *s = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (live != NULL)
+		*live = NULL;
+	if ((rc = dir_state_get(idp->dir, IDP_ST_SESS, key, cm_time(),
+	    &st)) == 0) {
+		dir_state_free(&st);
+		return 0;
+	}
+	if (rc != CM_ERR_NOTFOUND || sid == NULL || uid == NULL)
+		return rc;
+	/* stepped up: the same sid under a new key, newest last */
+	if ((rc = dir_state_ages(idp->dir, IDP_ST_SESS, DIR_STATE_BY_REF, sid,
+	    cm_time(), &v, &n)) != 0)
+		return rc;
+	if (n == 0)
+		rc = CM_ERR_NOTFOUND;
+	else if ((rc = idp_session_get(idp, v[n - 1].key, &s)) == 0 &&
+	    (strcmp(s->sid, sid) != 0 || strcmp(s->uid, uid) != 0))
+		rc = CM_ERR_NOTFOUND;	/* never another's */
+	if (rc == 0 && live != NULL && (*live = strdup(s->key)) == NULL)
+		rc = CM_ERR_NOMEM;
+	idp_session_free(&s);
+	dir_state_ages_free(&v, n);
+	return rc;
+}
+
+int
 idp_session_end(struct idp *idp, struct brk_req *r, struct idp_session *s)
 {
 	int rc;
@@ -312,17 +385,13 @@ idp_session_add_client(struct idp *idp, struct idp_session *s,
     const char *client_id)
 {
 	json_t *a = json_object_get(s->data, "clients");
-	size_t i;
 	int tries, r = 0;
 
 	for (tries = 0; tries < 3; tries++) {
-		json_t *v;
-
-		json_array_foreach(a, i, v)
-			if (json_is_string(v) &&
-			    strcmp(json_string_value(v), client_id) == 0)
-				return 0;
-		json_array_append_new(a, json_string(client_id));
+		if (clients_has(a, client_id))
+			return 0;
+		if (json_array_append_new(a, json_string(client_id)) != 0)
+			return CM_ERR_NOMEM;
 		if ((r = idp_session_save(idp, s)) != CM_ERR_CONFLICT)
 			return r;
 		/* another node changed it: re-read and merge */

@@ -418,7 +418,7 @@ grant_refresh(struct idp *idp, struct brk_req *r, const struct brk_form *f,
 	struct dir_state *st = NULL;
 	struct dir_user *u = NULL;
 	json_t *o = NULL;
-	char key[44], *data = NULL;
+	char key[44], *data = NULL, *live = NULL;
 	struct grant g;
 	int rc;
 
@@ -487,20 +487,23 @@ grant_refresh(struct idp *idp, struct brk_req *r, const struct brk_form *f,
 		}
 		g.scope = scope;
 	}
-	/* the session it is bound to must still be alive */
-	if (g.session != NULL) {
-		struct dir_state *ss = NULL;
-
-		if (dir_state_get(idp->dir, IDP_ST_SESS, g.session, cm_time(),
-		    &ss) != 0) {
-			(void)idp_family_revoke(idp, brk_req_id(r), g.family,
-			    "session ended");
-			idp_oauth_error(r, CM_E_OAUTH_INVALID_GRANT, NULL,
-			    "the session of this grant has ended");
+	/* the session it is bound to must still be alive (stepped up: the
+	 * rotated token is bound to the session's new key) */
+	if (g.session != NULL &&
+	    (rc = idp_session_alive(idp, g.session, g.sid, g.uid,
+	    &live)) != 0) {
+		if (rc != CM_ERR_NOTFOUND) {
+			idp_oauth_error(r, CM_E_DIR_UNAVAILABLE, NULL, NULL);
 			goto out;
 		}
-		dir_state_free(&ss);
+		(void)idp_family_revoke(idp, brk_req_id(r), g.family,
+		    "session ended");
+		idp_oauth_error(r, CM_E_OAUTH_INVALID_GRANT, NULL,
+		    "the session of this grant has ended");
+		goto out;
 	}
+	if (live != NULL)
+		g.session = live;
 	/* the user must still be active */
 	if (dir_user_find(idp->dir, g.uid, &u) != 0 ||
 	    u->status != DIR_STATUS_ACTIVE) {
@@ -525,6 +528,7 @@ grant_refresh(struct idp *idp, struct brk_req *r, const struct brk_form *f,
 	respond_tokens(idp, r, c, &g, 1, 1);
  out:
 	dir_user_free(&u);
+	free(live);
 	free(data);
 	json_decref(o);
 	dir_state_free(&st);

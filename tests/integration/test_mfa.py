@@ -16,7 +16,7 @@ import urllib.parse
 
 from harness import Broker, Browser, TempDir
 from ldap_harness import Slapd
-from test_oidc import RP_CB, basic, jwt_parts, pkce
+from test_oidc import RP_CB, BackchannelReceiver, basic, jwt_parts, pkce
 
 POLICY = """
 [rule strict-rp]
@@ -155,6 +155,10 @@ class MFATest(unittest.TestCase):
         return br.get("/authorize?" + urllib.parse.urlencode(q)), v
 
     def redeem(self, r, v, cid="rp1"):
+        return jwt_parts(self.tokens(r, v, cid)["id_token"])[1]
+
+    def tokens(self, r, v, cid="rp1"):
+        """The token response for the code in the redirect r."""
         self.assertEqual(r.status, 303, r.body)
         loc = r.header("Location")
         self.assertTrue(loc.startswith(RP_CB + "?"), loc)
@@ -166,7 +170,13 @@ class MFATest(unittest.TestCase):
             headers={"Content-Type": "application/x-www-form-urlencoded",
                      "Authorization": basic(cid, self.secrets[cid])})
         self.assertEqual(t.status, 200, t.body)
-        return jwt_parts(t.json()["id_token"])[1]
+        return t.json()
+
+    def client_post(self, path, form, cid):
+        return self.b.request(
+            "POST", path, body=urllib.parse.urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "Authorization": basic(cid, self.secrets[cid])})
 
     def enrolled_user(self, **kw):
         uid = self.user(**kw)
@@ -332,6 +342,66 @@ class MFATest(unittest.TestCase):
                      if a["event"] == "policy.decision" and
                      a.get("rule") == "strict-rp"]
         self.assertTrue(decisions)
+
+    def test_step_up_keeps_the_session_of_other_clients(self):
+        # a session is stepped up for one client; another client already
+        # in it keeps its tokens, and a logout reaches both under the one
+        # sid they were given
+        bcl = BackchannelReceiver()
+        self.addCleanup(bcl.close)
+        a, b = ("rp-a" + secrets.token_hex(3), "rp-b" + secrets.token_hex(3))
+        for cid in (a, b):
+            out = self.b.ctl("--json", "client", "add", cid, "--redirect-uri",
+                             RP_CB, "--backchannel-logout-uri",
+                             bcl.url).stdout
+            self.secrets[cid] = json.loads(out)["client_secret"]
+        uid = self.user()
+        br = Browser(self.b)
+        self.account_login(br, uid)          # AAL1 session
+        key, codes = self.enrol(br)
+        steady()
+        r, v = self.authorize(br, cid=a)
+        ta = self.tokens(r, v, cid=a)
+        sid = jwt_parts(ta["id_token"])[1]["sid"]
+        old_cookies = dict(br.cookies)
+        r, v = self.authorize(br, cid=b, acr_values="urn:sekimori:acr:aal2")
+        self.assertTrue(r.header("Location").startswith("/login/otp?tx="))
+        tb = self.tokens(self.otp_form(br, r.header("Location"), totp(key)),
+                         v, cid=b)
+        idb = jwt_parts(tb["id_token"])[1]
+        self.assertTrue(idb["acr"].endswith("aal2"))
+        self.assertEqual(idb["sid"], sid)
+        # the old cookie is no session any more (fixation): a new one is
+        self.assertNotEqual(old_cookies, br.cookies)
+        old = Browser(self.b)
+        old.cookies = old_cookies
+        r, _ = self.authorize(old, cid=a, prompt="none")
+        self.assertIn("error=login_required", r.header("Location"))
+        # a's tokens live on with the session
+        at = self.client_post("/introspect", {"token": ta["access_token"]},
+                              a).json()
+        self.assertTrue(at["active"], at)
+        ref = self.client_post("/token", {
+            "grant_type": "refresh_token",
+            "refresh_token": ta["refresh_token"]}, a)
+        self.assertEqual(ref.status, 200, ref.body)
+        rt2 = ref.json()["refresh_token"]
+        self.assertTrue(self.client_post("/introspect", {"token": rt2},
+                                         a).json()["active"])
+        # logout: both clients are told, with the sid each was given
+        r = br.get("/logout?" + urllib.parse.urlencode({
+            "id_token_hint": tb["id_token"], "post_logout_redirect_uri":
+            RP_CB}))
+        self.assertEqual(r.status, 303, r.body)
+        told = sorted((jwt_parts(t)[1]["aud"], jwt_parts(t)[1]["sid"])
+                      for t in bcl.tokens)
+        self.assertEqual(told, sorted([(a, sid), (b, sid)]))
+        # and the refresh token rotated after the step-up ends with it
+        self.assertEqual(self.client_post("/introspect", {"token": rt2},
+                                          a).json(), {"active": False})
+        ref = self.client_post("/token", {"grant_type": "refresh_token",
+                                          "refresh_token": rt2}, a)
+        self.assertEqual(ref.status, 400, ref.body)
 
     def test_client_acr_values_step_up(self):
         uid = self.user()
