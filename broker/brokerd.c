@@ -223,9 +223,10 @@ main(int argc, char **argv)
 	}
 	cm_info(NULL, "broker.stopping", "{s:i}", "signal", sig);
 	brk_http_drain_stop(&app, cfg.drain_timeout);
+	/* the outbox's last deliveries and their audit come before ours */
+	idp_free(&idp);
 	if (cm_audit_emit(NULL, "broker.stopped", NULL) != 0)
 		cm_err(NULL, "broker.audit_failed", NULL);
-	idp_free(&idp);
 	dir_pool_free(&app.dir);
 	tok_signer_free(&signer);
 	curl_global_cleanup();

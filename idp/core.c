@@ -189,6 +189,7 @@ idp_new(struct brk_app *app, const struct idp_config *cfg,
 	    idp->issuer);
 	/* each part's _free accepts what was never set up: one way out */
 	if ((r = idp_mfa_init(idp)) != 0 || (r = idp_ssf_init(idp)) != 0 ||
+	    (r = idp_outbox_init(idp)) != 0 ||
 	    (r = idp_client_cache_init(idp)) != 0 ||
 	    (r = idp_wa_init(idp)) != 0)
 		goto fail;
@@ -256,6 +257,8 @@ idp_free(struct idp **p)
 {
 	if (p == NULL || *p == NULL)
 		return;
+	/* first: what is queued goes out while everything else still is */
+	idp_outbox_free(*p);
 	idp_wa_free(*p);
 	idp_client_cache_free(*p);
 	idp_ssf_free(*p);

@@ -25,9 +25,10 @@
 #define IDP_CODE_TTL_MAX	60		/* seconds, OIDC/ASVS */
 #define IDP_MAX_SESSIONS_DEFAULT 16	/* live sessions per user */
 #define IDP_MAX_SESSIONS_MAX	1000
-/* sessions a login ends past the limit: each is a back-channel logout and
- * a CAEP push from the login's thread, so few; a backlog goes over several
- * logins (each takes one net) */
+/* sessions a login ends past the limit: each is a read, a delete and an
+ * audit record on the login's time (its back-channel logout and CAEP push
+ * are queued in the outbox), so few; a backlog goes over several logins
+ * (each takes one net) */
 #define IDP_EVICT_PER_LOGIN	2
 #define IDP_ACCESS_TTL_MAX	3600
 #define IDP_ID_TTL_MAX		3600

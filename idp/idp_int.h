@@ -17,6 +17,7 @@ struct idp {
 	struct idp_mfa		*mfa;
 	struct idp_wa		*wa;		/* webauthn.c */
 	struct idp_ssf		*ssf;
+	struct idp_outbox	*outbox;	/* outbox.c */
 	struct idp_client_cache	*clients;	/* client.c; NULL: no cache */
 };
 
@@ -278,6 +279,18 @@ int	idp_session_add_client(struct idp *idp, struct idp_session *s,
  * IDP_EVICT_PER_LOGIN (idp/session.c). */
 void	idp_session_limit(struct idp *idp, struct brk_req *r, const char *uid,
 	    const char *keep);
+/* Deliveries off the request thread (outbox.c): a back-channel logout
+ * token (body: the form) or a SET (body: the JWS; event and jti for the
+ * signal.sent audit).  Copies everything; 0 queued, CM_ERR_RANGE when the
+ * queue is full (logged, and audited for a SET), CM_ERR_NOMEM (logged):
+ * the caller has nothing more to do.  _free
+ * drains what is queued (bounded) and stops the workers. */
+enum idp_out_kind { IDP_OUT_BCL, IDP_OUT_SET };
+int	idp_outbox_init(struct idp *idp) CM_WUR;
+void	idp_outbox_free(struct idp *idp);
+int	idp_outbox_put(struct idp *idp, const char *rid, enum idp_out_kind kind,
+	    const char *url, const char *body, const char *event,
+	    const char *jti);
 /* A session has ended (logout, or evicted past max_sessions_per_user):
  * back-channel logout to its clients, CAEP session-revoked (idp/logout.c).
  * The caller has deleted it and audited why. */

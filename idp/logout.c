@@ -10,18 +10,19 @@
  * redirect URIs (exact match) and the client must be known from client_id
  * or the hint.  Every client that received a code in the session and
  * registered a back-channel logout URI is sent a logout token (typ
- * logout+jwt) over HTTPS (http:// only to loopback addresses, for tests).
+ * logout+jwt) over HTTPS (http:// only to loopback addresses, for tests),
+ * through the outbox (outbox.c): the logout does not wait for the clients.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "idp_int.h"
 
 #define BCL_EVENT "http://schemas.openid.net/event/backchannel-logout"
-#define BCL_TIMEOUT_MS	3000
 
 static int
 uri_allowed(const char *uri)
@@ -34,50 +35,31 @@ uri_allowed(const char *uri)
 	    strncmp(uri, "http://[::1]:", 13) == 0;
 }
 
-static size_t
-discard(char *p, size_t sz, size_t n, void *arg)
+/* Queue the logout token for uri (outbox.c posts it). */
+static void
+queue_logout_token(struct idp *idp, const char *rid, const char *uri,
+    const char *token)
 {
-	(void)p; (void)arg;
-	return sz * n;
-}
-
-static int
-post_logout_token(const char *rid, const char *uri, const char *token)
-{
-	CURL *c;
 	char *esc = NULL, *body = NULL;
-	long status = 0;
-	CURLcode cc;
-	int r = CM_ERR_IO;
+	size_t n;
 
-	if ((c = curl_easy_init()) == NULL)
-		return CM_ERR_NOMEM;
-	if ((esc = curl_easy_escape(c, token, 0)) == NULL ||
-	    (body = malloc(strlen(esc) + 16)) == NULL)
+	/* the token is base64url and dots: nothing to escape, but the
+	 * form is built the way a form is */
+	if ((esc = curl_easy_escape(NULL, token, 0)) == NULL ||
+	    (body = malloc((n = strlen(esc) + sizeof("logout_token=")))) ==
+	    NULL) {
+		cm_err(rid, "logout.backchannel_undelivered", "{s:s, s:s}",
+		    "uri", uri, "error", cm_strerror(CM_ERR_NOMEM));
 		goto out;
-	snprintf(body, strlen(esc) + 16, "logout_token=%s", esc);
-	curl_easy_setopt(c, CURLOPT_URL, uri);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)BCL_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)BCL_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (cc == CURLE_OK && (status == 200 || status == 204))
-		r = 0;
-	cm_info(rid, "logout.backchannel", "{s:s, s:i, s:s}", "uri", uri,
-	    "status", (int)status, "result", cc == CURLE_OK ?
-	    "delivered" : curl_easy_strerror(cc));
+	}
+	snprintf(body, n, "logout_token=%s", esc);
+	idp_outbox_put(idp, rid, IDP_OUT_BCL, uri, body, NULL, NULL);
  out:
-	curl_free(esc);
-	free(body);
-	curl_easy_cleanup(c);
-	return r;
+	if (esc != NULL) {
+		OPENSSL_cleanse(esc, strlen(esc));
+		curl_free(esc);
+	}
+	cm_strfree(&body);
 }
 
 static void
@@ -112,7 +94,7 @@ backchannel(struct idp *idp, struct brk_req *r, struct idp_session *s)
 		if (cl != NULL &&
 		    tok_jwt_sign_at(idp->signer, "logout+jwt", cl, now,
 		    &tok) == 0)
-			(void)post_logout_token(brk_req_id(r),
+			queue_logout_token(idp, brk_req_id(r),
 			    c->backchannel_logout_uri, tok);
 		json_decref(cl);
 		free(tok);

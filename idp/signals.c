@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "idp_int.h"
 #include "assurance.h"
@@ -546,42 +545,6 @@ idp_revoke_user(struct idp *idp, const char *rid, const char *uid,
 
 /* ---- transmitter ------------------------------------------------------- */
 
-static size_t
-discard(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)p; (void)arg;
-	return sz * n;
-}
-
-static int
-push(const char *rid, const char *url, const char *set)
-{
-	struct curl_slist *h = NULL;
-	CURL *c;
-	long status = 0;
-	CURLcode cc;
-
-	if ((c = curl_easy_init()) == NULL)
-		return CM_ERR_NOMEM;
-	h = curl_slist_append(h, "Content-Type: application/secevent+jwt");
-	h = curl_slist_append(h, "Accept: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, set);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	cm_info(rid, "ssf.pushed", "{s:s, s:i, s:s}", "url", url, "status",
-	    (int)status, "result", cc == CURLE_OK ? "delivered" :
-	    curl_easy_strerror(cc));
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return cc == CURLE_OK && status == 202 ? 0 : CM_ERR_IO;
-}
-
 void
 idp_ssf_emit(struct idp *idp, const char *rid, const char *event,
     json_t *subject, json_t *fields)
@@ -608,15 +571,11 @@ idp_ssf_emit(struct idp *idp, const char *rid, const char *event,
 		    "iss", idp->issuer, "aud", s->rx[i].aud, "iat",
 		    (json_int_t)now, "jti", jti, "sub_id", subject,
 		    "events", uri, ev);
+		/* the outbox posts it and audits signal.sent */
 		if (cl != NULL && tok_jwt_sign_at(idp->signer, "secevent+jwt",
-		    cl, now, &set) == 0) {
-			int pr = push(rid, s->rx[i].url, set);
-
-			if (cm_audit_emit(rid, "signal.sent", "{s:s, s:s, s:s,"
-			    " s:b}", "event", event, "receiver", s->rx[i].url,
-			    "jti", jti, "delivered", pr == 0) != 0)
-				cm_err(rid, "audit.write_failed", NULL);
-		}
+		    cl, now, &set) == 0)
+			idp_outbox_put(idp, rid, IDP_OUT_SET,
+			    s->rx[i].url, set, event, jti);
 		json_decref(cl);
 		free(set);
 		free(jti);

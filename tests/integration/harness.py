@@ -23,6 +23,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for(pred, timeout=10.0):
+    """pred() until it is true or timeout seconds have passed; its last
+    value.  For what the broker does after its answer (the outbox posts
+    back-channel logout tokens and SETs off the request thread)."""
+    deadline = time.time() + timeout
+    while True:
+        v = pred()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(0.02)
+
+
 def make_tls(dirpath):
     subprocess.run([os.path.join(ROOT, "scripts", "tls.sh"), dirpath],
                    check=True, stdout=subprocess.DEVNULL)

@@ -14,7 +14,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Broker, Browser, TempDir
+from harness import Broker, Browser, TempDir, wait_for
 from ldap_harness import Slapd
 from test_oidc import RP_CB, BackchannelReceiver, basic, jwt_parts, pkce
 
@@ -393,6 +393,7 @@ class MFATest(unittest.TestCase):
             "id_token_hint": tb["id_token"], "post_logout_redirect_uri":
             RP_CB}))
         self.assertEqual(r.status, 303, r.body)
+        wait_for(lambda: len(bcl.tokens) >= 2)
         told = sorted((jwt_parts(t)[1]["aud"], jwt_parts(t)[1]["sid"])
                       for t in bcl.tokens)
         self.assertEqual(told, sorted([(a, sid), (b, sid)]))

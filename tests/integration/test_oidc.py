@@ -16,7 +16,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BUILD, Broker, Browser, TempDir
+from harness import BUILD, Broker, Browser, TempDir, wait_for
 from ldap_harness import Slapd
 
 RP_CB = "https://rp.example.test/cb"
@@ -75,6 +75,80 @@ class BackchannelReceiver:
     def close(self):
         self.srv.shutdown()
         self.srv.server_close()
+
+
+class ScriptedReceiver:
+    """A back-channel logout endpoint on a raw socket that answers its
+    n-th request with statuses[n] (the last one after that), and can hold
+    its first answer until release() is called."""
+
+    def __init__(self, statuses, hold=False):
+        import socket
+        self.statuses = list(statuses)
+        self.bodies = []
+        self.held = None                # the connection being held
+        self.got = threading.Event()    # a request has been read
+        self.release_ev = threading.Event()
+        if not hold:
+            self.release_ev.set()
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.url = "http://127.0.0.1:%d/bcl" % self.lsock.getsockname()[1]
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            with c:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                m = re.search(rb"(?i)content-length: *(\d+)", head)
+                n = int(m.group(1)) if m else 0
+                while len(body) < n:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    body += chunk
+                self.bodies.append(body.decode())
+                self.held = c
+                self.got.set()
+                self.release_ev.wait(30)
+                st = self.statuses[min(len(self.bodies),
+                                       len(self.statuses)) - 1]
+                try:
+                    c.sendall(b"HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
+                              b"Connection: close\r\n\r\n" % st)
+                except OSError:
+                    pass
+
+    def held_open(self):
+        """Is the held connection still open (the sender still waiting)?"""
+        import socket
+        try:
+            return self.held.recv(1, socket.MSG_PEEK |
+                                  socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
+    def tokens(self):
+        return [urllib.parse.parse_qs(b)["logout_token"][0]
+                for b in self.bodies]
+
+    def close(self):
+        self.release_ev.set()
+        self.lsock.close()
 
 
 class OIDCFlows:
@@ -646,6 +720,8 @@ class OIDCTest(OIDCFlows, unittest.TestCase):
         self.assertEqual(r.status, 303, r.body)
         self.assertEqual(r.header("Location"), RP_CB + "?state=bye")
         # the back-channel receiver got a logout token for that session
+        # (the outbox posts it after the answer)
+        wait_for(lambda: len(self.bcl.tokens) > before)
         self.assertEqual(len(self.bcl.tokens), before + 1)
         h, lt = jwt_parts(self.bcl.tokens[-1])
         self.assertEqual(h["typ"], "logout+jwt")
@@ -664,6 +740,82 @@ class OIDCTest(OIDCFlows, unittest.TestCase):
         ref = self.token({"grant_type": "refresh_token",
                           "refresh_token": t["refresh_token"]})
         self.assertEqual(ref.status, 400)
+
+    # -- the outbox: deliveries off the request thread ----------------------
+
+    def rp_login(self, rx):
+        """A client whose back-channel logout URI is rx's; a login through
+        it.  Returns (browser, token response, client_id)."""
+        cid = "rp-" + secrets.token_hex(4)
+        sec = json.loads(self.b.ctl(
+            "--json", "client", "add", cid, "--redirect-uri", RP_CB,
+            "--backchannel-logout-uri", rx.url).stdout)["client_secret"]
+        br = Browser(self.b)
+        r, q, v = self.authorize(br, client_id=cid)
+        code = self.code_from(self.login(br, r), q)
+        t = self.token({"grant_type": "authorization_code", "code": code,
+                        "redirect_uri": RP_CB, "code_verifier": v},
+                       cid=cid, secret=sec)
+        self.assertEqual(t.status, 200, t.body)
+        return br, t.json(), cid
+
+    def bcl_log(self, rx):
+        return [(l.get("status"), l.get("attempt"), l.get("result"))
+                for l in self.b.log_lines()
+                if l.get("event") == "logout.backchannel" and
+                l.get("uri") == rx.url]
+
+    def test_logout_does_not_wait_for_the_client(self):
+        # a client that holds its answer: the logout has answered while
+        # the client still holds the logout token's connection open
+        rx = ScriptedReceiver([200], hold=True)
+        self.addCleanup(rx.close)
+        br, t, cid = self.rp_login(rx)
+        r = br.get("/logout?" + urllib.parse.urlencode({
+            "id_token_hint": t["id_token"]}))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertTrue(rx.got.wait(10))
+        self.assertTrue(rx.held_open())
+        self.assertEqual(self.bcl_log(rx), [])
+        rx.release_ev.set()
+        self.assertEqual(wait_for(lambda: self.bcl_log(rx)),
+                         [(200, 1, "delivered")])
+        lt = jwt_parts(rx.tokens()[0])[1]
+        self.assertEqual((lt["aud"], lt["sid"]),
+                         (cid, jwt_parts(t["id_token"])[1]["sid"]))
+
+    def logout_to(self, statuses):
+        """A login through a client whose receiver answers statuses, then
+        its logout; returns (receiver, client_id)."""
+        rx = ScriptedReceiver(statuses)
+        self.addCleanup(rx.close)
+        br, t, cid = self.rp_login(rx)
+        r = br.get("/logout?" + urllib.parse.urlencode({
+            "id_token_hint": t["id_token"]}))
+        self.assertEqual(r.status, 200, r.body)
+        return rx, cid
+
+    def test_logout_token_tried_again_after_503(self):
+        rx, cid = self.logout_to([503, 200])
+        self.assertEqual(wait_for(lambda: len(self.bcl_log(rx)) >= 2 and
+                                  self.bcl_log(rx)),
+                         [(503, 1, "failed"), (200, 2, "delivered")])
+        # the same token both times
+        toks = rx.tokens()
+        self.assertEqual(len(toks), 2)
+        self.assertEqual(toks[0], toks[1])
+        self.assertEqual(jwt_parts(toks[0])[1]["aud"], cid)
+
+    def test_logout_token_refused_is_not_sent_again(self):
+        rx, cid = self.logout_to([400, 200])
+        self.assertEqual(wait_for(lambda: self.bcl_log(rx)),
+                         [(400, 1, "refused")])
+        # a retry would come 2 s later: none does
+        self.assertFalse(wait_for(lambda: len(rx.bodies) > 1, timeout=3.5))
+        self.assertTrue(wait_for(lambda: [
+            a for a in self.b.log_lines()
+            if a.get("event") == "logout.backchannel_undelivered" and
+            a.get("uri") == rx.url]))
 
     def test_logout_without_hint_asks_first(self):
         br, q, t = self.full_login()
@@ -767,6 +919,7 @@ class SessionLimitTest(OIDCFlows, unittest.TestCase):
         self.assertTrue(self.alive(other))
         # ended as a logout ends it: its client is told, its session-bound
         # refresh token is refused, the audit stream says why
+        wait_for(lambda: len(self.bcl.tokens) > before)
         self.assertEqual(len(self.bcl.tokens), before + 1)
         self.assertEqual(jwt_parts(self.bcl.tokens[-1])[1]["sid"], sids[0])
         ref = self.token({"grant_type": "refresh_token",

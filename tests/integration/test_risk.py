@@ -17,7 +17,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BUILD, Broker, Browser, TempDir, free_port
+from harness import BUILD, Broker, Browser, TempDir, free_port, wait_for
 from ldap_harness import Slapd
 from test_mfa import PW, steady, totp
 from test_oidc import RP_CB, basic, jwt_parts, pkce
@@ -621,9 +621,21 @@ class RiskTest(unittest.TestCase):
             r = b2.post("/login/webauthn", {"tx": tx, "csrf": c2,
                                             "credential": a})
             self.assertEqual(r.status, status, r.body)
-        sets = [jwt_parts(t)[1] for ct, t in self.sink.sets[before:]]
-        cc = [c for c in sets if CAEP + "credential-change" in c["events"]]
-        self.assertEqual(len(cc), 1, sets)
+
+        def changes():
+            sets = [jwt_parts(t)[1] for ct, t in self.sink.sets[before:]]
+            return [c for c in sets
+                    if CAEP + "credential-change" in c["events"]]
+        wait_for(changes)
+
+        def quiet():        # nothing more arrives for a while
+            n = len(self.sink.sets)
+            time.sleep(0.3)
+            return len(self.sink.sets) == n
+        # what else the outbox had queued by now: still just the one
+        self.assertTrue(wait_for(quiet))
+        cc = changes()
+        self.assertEqual(len(cc), 1, cc)
         ev = cc[0]["events"][CAEP + "credential-change"]
         self.assertEqual(ev["change_type"], "revoke")
         self.assertEqual(cc[0]["sub_id"]["sub"], uid)
@@ -635,6 +647,7 @@ class RiskTest(unittest.TestCase):
         r = br.get("/logout?" + urllib.parse.urlencode({
             "id_token_hint": t["id_token"]}))
         self.assertEqual(r.status, 200)
+        wait_for(lambda: len(self.sink.sets) > before)
         self.assertEqual(len(self.sink.sets), before + 1)
         ctype, tok = self.sink.sets[-1]
         self.assertEqual(ctype, "application/secevent+jwt")

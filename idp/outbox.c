@@ -1,0 +1,323 @@
+/*
+ * idp/outbox.c — deliveries to other parties, off the request thread:
+ * back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.5)
+ * and Security Event Tokens pushed to receivers (RFC 8935).
+ *
+ * The request that ends a session or emits a signal signs what it sends
+ * and queues it here; it never waits for a relying party.  IDP_OUTBOX_THREADS
+ * workers post each delivery (IDP_OUTBOX_TIMEOUT_MS per attempt).  A
+ * delivery that fails for a reason that may pass (no connection, a
+ * timeout, HTTP 429 or 5xx) is tried again IDP_OUTBOX_RETRY_MS later, and
+ * four times as long after that: IDP_OUTBOX_ATTEMPTS in all.  A receiver
+ * that refuses it (another 4xx) is not asked again.
+ *
+ * The queue holds at most IDP_OUTBOX_MAX deliveries: past that a delivery
+ * is refused (CM_ERR_RANGE), logged and, for a SET, audited as not
+ * delivered.  At stop the workers go on with what is queued, retries
+ * included without their wait, for IDP_OUTBOX_DRAIN_MS; what is left then
+ * is logged as dropped.  A queued delivery lives only in this process: a
+ * crash loses it (a logout token expires two minutes after it is made).
+ *
+ * Bodies are wiped when freed (cm_strfree): a logout token is a signed
+ * statement about a user's session, and SETs may name users.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "idp_int.h"
+
+#define IDP_OUTBOX_THREADS	2
+#define IDP_OUTBOX_MAX		1024
+#define IDP_OUTBOX_ATTEMPTS	3
+#define IDP_OUTBOX_RETRY_MS	2000
+#define IDP_OUTBOX_TIMEOUT_MS	3000
+#define IDP_OUTBOX_DRAIN_MS	5000
+
+struct job {
+	struct job		*next;
+	enum idp_out_kind	 kind;
+	char			*rid;		/* the request that made it */
+	char			*url;
+	char			*body;
+	char			*event;		/* SET: event name, for audit */
+	char			*jti;		/* SET */
+	int			 attempts;
+	uint64_t		 not_before;	/* cm_now_ms() */
+};
+
+struct idp_outbox {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct job		*head, *tail;
+	size_t			 n;
+	int			 stopping;
+	uint64_t		 deadline;	/* of the drain */
+	pthread_t		 th[IDP_OUTBOX_THREADS];
+	size_t			 nth;
+};
+
+static void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->rid);
+	free(j->url);
+	cm_strfree(&j->body);
+	free(j->event);
+	free(j->jti);
+	free(j);
+}
+
+static size_t
+discard(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p; (void)arg;
+	return sz * n;
+}
+
+/* One attempt: 0 delivered, CM_ERR_UNAVAIL worth another try,
+ * CM_ERR_DENIED refused. */
+static int
+post(struct job *j)
+{
+	struct curl_slist *h = NULL;
+	CURL *c;
+	long status = 0;
+	CURLcode cc;
+	int r;
+
+	if ((c = curl_easy_init()) == NULL)
+		return CM_ERR_UNAVAIL;
+	if (j->kind == IDP_OUT_SET) {
+		h = curl_slist_append(h,
+		    "Content-Type: application/secevent+jwt");
+		h = curl_slist_append(h, "Accept: application/json");
+	} else
+		h = curl_slist_append(h,
+		    "Content-Type: application/x-www-form-urlencoded");
+	curl_easy_setopt(c, CURLOPT_URL, j->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)IDP_OUTBOX_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)IDP_OUTBOX_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (cc != CURLE_OK || status == 429 || status >= 500)
+		r = CM_ERR_UNAVAIL;
+	else if (j->kind == IDP_OUT_SET ? status == 202 :
+	    status == 200 || status == 204)
+		r = 0;
+	else
+		r = CM_ERR_DENIED;
+	cm_info(j->rid, j->kind == IDP_OUT_SET ? "ssf.pushed" :
+	    "logout.backchannel", "{s:s, s:i, s:i, s:s}", "uri", j->url,
+	    "status", (int)status, "attempt", j->attempts, "result",
+	    cc != CURLE_OK ? curl_easy_strerror(cc) : r == 0 ? "delivered" :
+	    r == CM_ERR_DENIED ? "refused" : "failed");
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return r;
+}
+
+/* The last word on a delivery (its audit, for a SET); frees it. */
+static void
+settle(struct job *j, int delivered)
+{
+	if (j->kind == IDP_OUT_SET && cm_audit_emit(j->rid, "signal.sent",
+	    "{s:s, s:s, s:s, s:b, s:i}", "event", j->event, "receiver", j->url,
+	    "jti", j->jti, "delivered", delivered, "attempts",
+	    j->attempts) != 0)
+		cm_err(j->rid, "audit.write_failed", NULL);
+	if (!delivered && j->kind == IDP_OUT_BCL)
+		cm_warn(j->rid, "logout.backchannel_undelivered",
+		    "{s:s, s:i}", "uri", j->url, "attempts", j->attempts);
+	job_free(j);
+}
+
+/* The first job due at now (any, when stopping), unlinked; else NULL and
+ * *wake the earliest time one is due (0: none queued). */
+static struct job *
+take(struct idp_outbox *o, uint64_t now, uint64_t *wake)
+{
+	struct job **pp, *j, *prev = NULL;
+
+	*wake = 0;
+	for (pp = &o->head; (j = *pp) != NULL; prev = j, pp = &j->next) {
+		if (o->stopping || j->not_before <= now) {
+			*pp = j->next;
+			if (o->tail == j)
+				o->tail = prev;
+			j->next = NULL;
+			o->n--;
+			return j;
+		}
+		if (*wake == 0 || j->not_before < *wake)
+			*wake = j->not_before;
+	}
+	return NULL;
+}
+
+static void
+append(struct idp_outbox *o, struct job *j)
+{
+	if (o->tail != NULL)
+		o->tail->next = j;
+	else
+		o->head = j;
+	o->tail = j;
+	o->n++;
+}
+
+static void *
+worker(void *arg)
+{
+	struct idp_outbox *o = arg;
+
+	pthread_mutex_lock(&o->mu);
+	for (;;) {
+		uint64_t now = cm_now_ms(), wake;
+		struct job *j;
+		int r;
+
+		if (o->stopping && (o->head == NULL || now >= o->deadline))
+			break;
+		if ((j = take(o, now, &wake)) == NULL) {
+			if (wake == 0)
+				pthread_cond_wait(&o->cv, &o->mu);
+			else {
+				struct timespec ts;
+				uint64_t ms;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ms = wake - now;
+				ts.tv_sec += (time_t)(ms / 1000);
+				ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&o->cv, &o->mu, &ts);
+			}
+			continue;
+		}
+		pthread_mutex_unlock(&o->mu);
+		j->attempts++;
+		r = post(j);
+		pthread_mutex_lock(&o->mu);
+		if (r == CM_ERR_UNAVAIL && j->attempts < IDP_OUTBOX_ATTEMPTS &&
+		    !(o->stopping && cm_now_ms() >= o->deadline)) {
+			/* 2 s, then 8 s */
+			j->not_before = cm_now_ms() + ((uint64_t)
+			    IDP_OUTBOX_RETRY_MS << (2 * (j->attempts - 1)));
+			append(o, j);
+			pthread_cond_signal(&o->cv);
+			continue;
+		}
+		pthread_mutex_unlock(&o->mu);
+		settle(j, r == 0);
+		pthread_mutex_lock(&o->mu);
+	}
+	pthread_mutex_unlock(&o->mu);
+	return NULL;
+}
+
+int
+idp_outbox_init(struct idp *idp)
+{
+	struct idp_outbox *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return CM_ERR_NOMEM;
+	if (pthread_mutex_init(&o->mu, NULL) != 0) {
+		free(o);
+		return CM_ERR_INTERNAL;
+	}
+	if (pthread_cond_init(&o->cv, NULL) != 0) {
+		pthread_mutex_destroy(&o->mu);
+		free(o);
+		return CM_ERR_INTERNAL;
+	}
+	idp->outbox = o;
+	for (o->nth = 0; o->nth < IDP_OUTBOX_THREADS; o->nth++)
+		if (pthread_create(&o->th[o->nth], NULL, worker, o) != 0) {
+			idp_outbox_free(idp);
+			return CM_ERR_INTERNAL;
+		}
+	return 0;
+}
+
+void
+idp_outbox_free(struct idp *idp)
+{
+	struct idp_outbox *o;
+	struct job *j;
+	size_t i, left = 0;
+
+	if (idp == NULL || (o = idp->outbox) == NULL)
+		return;
+	pthread_mutex_lock(&o->mu);
+	o->stopping = 1;
+	o->deadline = cm_now_ms() + IDP_OUTBOX_DRAIN_MS;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	for (i = 0; i < o->nth; i++)
+		pthread_join(o->th[i], NULL);
+	while ((j = o->head) != NULL) {
+		o->head = j->next;
+		left++;
+		settle(j, 0);
+	}
+	if (left > 0)
+		cm_warn(NULL, "outbox.dropped", "{s:I}", "deliveries",
+		    (json_int_t)left);
+	pthread_cond_destroy(&o->cv);
+	pthread_mutex_destroy(&o->mu);
+	free(o);
+	idp->outbox = NULL;
+}
+
+int
+idp_outbox_put(struct idp *idp, const char *rid, enum idp_out_kind kind,
+    const char *url, const char *body, const char *event, const char *jti)
+{
+	struct idp_outbox *o = idp->outbox;
+	struct job *j;
+	int full;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (rid != NULL && (j->rid = strdup(rid)) == NULL) ||
+	    (j->url = strdup(url)) == NULL ||
+	    (j->body = strdup(body)) == NULL ||
+	    (event != NULL && (j->event = strdup(event)) == NULL) ||
+	    (jti != NULL && (j->jti = strdup(jti)) == NULL)) {
+		cm_err(rid, "outbox.nomem", "{s:s}", "uri", url);
+		job_free(j);
+		return CM_ERR_NOMEM;
+	}
+	j->kind = kind;
+	pthread_mutex_lock(&o->mu);
+	if (!(full = o->stopping || o->n >= IDP_OUTBOX_MAX)) {
+		append(o, j);
+		pthread_cond_signal(&o->cv);
+	}
+	pthread_mutex_unlock(&o->mu);
+	if (full) {
+		cm_err(rid, "outbox.full", "{s:s, s:i}", "uri", url,
+		    "queued", IDP_OUTBOX_MAX);
+		settle(j, 0);
+		return CM_ERR_RANGE;
+	}
+	return 0;
+}
