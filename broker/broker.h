@@ -192,6 +192,10 @@ int	brk_audit_emit(struct brk_req *r, const char *event, const char *fmt,
 
 /* Metrics: authentication results by method ("password", "totp", ...). */
 void	brk_metrics_auth(struct brk_app *app, const char *method, int ok);
+/* The outbox: a delivery settled (set: a SET, else a logout token), and
+ * the number queued changed by delta. */
+void	brk_metrics_outbox(struct brk_app *app, int set, int delivered);
+void	brk_metrics_outbox_queued(struct brk_app *app, long delta);
 
 /* The running daemon. */
 struct brk_app {

@@ -1,7 +1,8 @@
 /*
  * broker/metrics.c — Prometheus text exposition (format 0.0.4): requests by
- * route and status, a latency histogram, requests in flight, and
- * authentication results by method.  Lock-free: relaxed atomics only.
+ * route and status, a latency histogram, requests in flight,
+ * authentication results by method, and the outbox (idp/outbox.c).
+ * Lock-free: relaxed atomics only.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ struct brk_metrics {
 	atomic_ulong	lat_count;
 	atomic_long	in_flight;
 	atomic_ulong	auth[NAUTH][2];
+	atomic_ulong	outbox[2][2];	/* [logout|set][delivered|not] */
+	atomic_long	outbox_queued;
 };
 
 int
@@ -114,6 +117,24 @@ brk_metrics_auth(struct brk_app *app, const char *method, int ok)
 	    memory_order_relaxed);
 }
 
+void
+brk_metrics_outbox(struct brk_app *app, int set, int delivered)
+{
+	if (app == NULL || app->metrics == NULL)
+		return;
+	atomic_fetch_add_explicit(&app->metrics->outbox[set ? 1 : 0]
+	    [delivered ? 0 : 1], 1, memory_order_relaxed);
+}
+
+void
+brk_metrics_outbox_queued(struct brk_app *app, long delta)
+{
+	if (app == NULL || app->metrics == NULL)
+		return;
+	atomic_fetch_add_explicit(&app->metrics->outbox_queued, delta,
+	    memory_order_relaxed);
+}
+
 int
 brk_metrics_render(struct brk_metrics *m, const struct brk_app *app,
     struct cm_buf *o)
@@ -175,5 +196,24 @@ brk_metrics_render(struct brk_metrics *m, const struct brk_app *app,
 		    "result=\"failure\"} %lu\n", auth_methods[i],
 		    atomic_load_explicit(&m->auth[i][1], memory_order_relaxed));
 	}
+	r |= cm_buf_appendf(o, "# HELP sekimori_outbox_deliveries_total "
+	    "Back-channel logout tokens and SETs settled, by result.\n"
+	    "# TYPE sekimori_outbox_deliveries_total counter\n");
+	for (i = 0; i < 2; i++) {
+		static const char *const kind[] = { "logout", "set" };
+
+		r |= cm_buf_appendf(o, "sekimori_outbox_deliveries_total{kind="
+		    "\"%s\",result=\"delivered\"} %lu\n", kind[i],
+		    atomic_load_explicit(&m->outbox[i][0],
+		    memory_order_relaxed));
+		r |= cm_buf_appendf(o, "sekimori_outbox_deliveries_total{kind="
+		    "\"%s\",result=\"undelivered\"} %lu\n", kind[i],
+		    atomic_load_explicit(&m->outbox[i][1],
+		    memory_order_relaxed));
+	}
+	r |= cm_buf_appendf(o, "# HELP sekimori_outbox_queued Deliveries "
+	    "waiting in the outbox (retries included).\n"
+	    "# TYPE sekimori_outbox_queued gauge\nsekimori_outbox_queued %ld\n",
+	    atomic_load_explicit(&m->outbox_queued, memory_order_relaxed));
 	return r ? CM_ERR_RANGE : 0;
 }

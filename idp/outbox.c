@@ -50,6 +50,7 @@ struct job {
 };
 
 struct idp_outbox {
+	struct brk_app		*app;		/* metrics */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	struct job		*head, *tail;
@@ -133,8 +134,9 @@ post(struct job *j)
 
 /* The last word on a delivery (its audit, for a SET); frees it. */
 static void
-settle(struct job *j, int delivered)
+settle(struct idp_outbox *o, struct job *j, int delivered)
 {
+	brk_metrics_outbox(o->app, j->kind == IDP_OUT_SET, delivered);
 	if (j->kind == IDP_OUT_SET && cm_audit_emit(j->rid, "signal.sent",
 	    "{s:s, s:s, s:s, s:b, s:i}", "event", j->event, "receiver", j->url,
 	    "jti", j->jti, "delivered", delivered, "attempts",
@@ -161,6 +163,7 @@ take(struct idp_outbox *o, uint64_t now, uint64_t *wake)
 				o->tail = prev;
 			j->next = NULL;
 			o->n--;
+			brk_metrics_outbox_queued(o->app, -1);
 			return j;
 		}
 		if (*wake == 0 || j->not_before < *wake)
@@ -178,6 +181,7 @@ append(struct idp_outbox *o, struct job *j)
 		o->head = j;
 	o->tail = j;
 	o->n++;
+	brk_metrics_outbox_queued(o->app, 1);
 }
 
 static void *
@@ -226,7 +230,7 @@ worker(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&o->mu);
-		settle(j, r == 0);
+		settle(o, j, r == 0);
 		pthread_mutex_lock(&o->mu);
 	}
 	pthread_mutex_unlock(&o->mu);
@@ -249,6 +253,7 @@ idp_outbox_init(struct idp *idp)
 		free(o);
 		return CM_ERR_INTERNAL;
 	}
+	o->app = idp->app;
 	idp->outbox = o;
 	for (o->nth = 0; o->nth < IDP_OUTBOX_THREADS; o->nth++)
 		if (pthread_create(&o->th[o->nth], NULL, worker, o) != 0) {
@@ -277,7 +282,8 @@ idp_outbox_free(struct idp *idp)
 	while ((j = o->head) != NULL) {
 		o->head = j->next;
 		left++;
-		settle(j, 0);
+		brk_metrics_outbox_queued(o->app, -1);
+		settle(o, j, 0);
 	}
 	if (left > 0)
 		cm_warn(NULL, "outbox.dropped", "{s:I}", "deliveries",
@@ -316,7 +322,7 @@ idp_outbox_put(struct idp *idp, const char *rid, enum idp_out_kind kind,
 	if (full) {
 		cm_err(rid, "outbox.full", "{s:s, s:i}", "uri", url,
 		    "queued", IDP_OUTBOX_MAX);
-		settle(j, 0);
+		settle(o, j, 0);
 		return CM_ERR_RANGE;
 	}
 	return 0;

@@ -777,9 +777,12 @@ class OIDCTest(OIDCFlows, unittest.TestCase):
         self.assertTrue(rx.got.wait(10))
         self.assertTrue(rx.held_open())
         self.assertEqual(self.bcl_log(rx), [])
+        delivered = self.outbox_metric("logout", "delivered")
         rx.release_ev.set()
         self.assertEqual(wait_for(lambda: self.bcl_log(rx)),
                          [(200, 1, "delivered")])
+        self.assertTrue(wait_for(lambda: self.outbox_metric(
+            "logout", "delivered") > delivered))
         lt = jwt_parts(rx.tokens()[0])[1]
         self.assertEqual((lt["aud"], lt["sid"]),
                          (cid, jwt_parts(t["id_token"])[1]["sid"]))
@@ -806,7 +809,15 @@ class OIDCTest(OIDCFlows, unittest.TestCase):
         self.assertEqual(toks[0], toks[1])
         self.assertEqual(jwt_parts(toks[0])[1]["aud"], cid)
 
+    def outbox_metric(self, kind, result):
+        text = self.b.request("GET", "/metrics").body.decode()
+        m = re.search(r'(?m)^sekimori_outbox_deliveries_total\{kind="%s",'
+                      r'result="%s"\} (\d+)$' % (kind, result), text)
+        self.assertIsNotNone(m, text)
+        return int(m.group(1))
+
     def test_logout_token_refused_is_not_sent_again(self):
+        before = self.outbox_metric("logout", "undelivered")
         rx, cid = self.logout_to([400, 200])
         self.assertEqual(wait_for(lambda: self.bcl_log(rx)),
                          [(400, 1, "refused")])
@@ -816,6 +827,8 @@ class OIDCTest(OIDCFlows, unittest.TestCase):
             a for a in self.b.log_lines()
             if a.get("event") == "logout.backchannel_undelivered" and
             a.get("uri") == rx.url]))
+        self.assertEqual(self.outbox_metric("logout", "undelivered"),
+                         before + 1)
 
     def test_logout_without_hint_asks_first(self):
         br, q, t = self.full_login()
