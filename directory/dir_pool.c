@@ -806,7 +806,7 @@ run_op(struct dir_pool *p, struct dir_opargs *a, int *ldrc_out)
  * Matching too much only costs a search; too little would serve a stale
  * answer, so every doubt forgets.
  */
-#define DIR_SCOPE_MAX	16
+#define DIR_SCOPE_MAX	DIR_SCOPE_ANSWERS_MAX
 /* only small answers (a user, its groups, its keys) are worth keeping */
 #define DIR_SCOPE_ENTRIES_MAX	8
 
@@ -1105,16 +1105,28 @@ dir_search(struct dir_pool *p, const char *base, int scope,
 	scope_tls.st.misses++;
 	r = run_op(p, &a, NULL);
 	if (r == 0 && key != NULL && scope_tls.depth > 0 &&
-	    scope_tls.n < DIR_SCOPE_MAX && out->n <= DIR_SCOPE_ENTRIES_MAX &&
-	    copy_result(out, &scope_tls.e[scope_tls.n].res) == 0) {
-		scope_tls.e[scope_tls.n].p = p;
-		scope_tls.e[scope_tls.n].attrs = attrs;
-		scope_tls.e[scope_tls.n].key = key;
-		scope_tls.e[scope_tls.n].klen = klen;
-		scope_tls.e[scope_tls.n].base = dn_norm(base);
-		scope_tls.e[scope_tls.n].scope = scope;
-		scope_tls.n++;
-		key = NULL;
+	    out->n <= DIR_SCOPE_ENTRIES_MAX) {
+		struct scope_ent *e;
+
+		/* full: the oldest answer (e[0]; order is kept) makes room */
+		if (scope_tls.n == DIR_SCOPE_MAX) {
+			scope_ent_clear(&scope_tls.e[0]);
+			memmove(&scope_tls.e[0], &scope_tls.e[1],
+			    (DIR_SCOPE_MAX - 1) * sizeof(scope_tls.e[0]));
+			scope_tls.n--;
+		}
+		e = &scope_tls.e[scope_tls.n];
+		memset(e, 0, sizeof(*e));	/* the last slot's old copy */
+		if (copy_result(out, &e->res) == 0) {
+			e->p = p;
+			e->attrs = attrs;
+			e->key = key;
+			e->klen = klen;
+			e->base = dn_norm(base);
+			e->scope = scope;
+			scope_tls.n++;
+			key = NULL;
+		}
 	}
 	free(key);
 	return r;

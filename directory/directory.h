@@ -116,6 +116,8 @@ int	dir_pool_ping(struct dir_pool *p) CM_WUR;
  * (rather than decide by a compare-and-swap write, as every check here
  * does) must do so outside a scope or after a write.
  */
+/* answers a scope keeps; past that the oldest is forgotten */
+#define DIR_SCOPE_ANSWERS_MAX	16
 struct dir_scope_stats {
 	unsigned long	hits;		/* answered from the scope */
 	unsigned long	misses;		/* asked slapd */

@@ -18,6 +18,9 @@
  *                                          hits misses invalidated"; the
  *                                          password on stdin; leaves UID
  *                                          active
+ *   dir_tool CONF scopefill UID            a scope filled past
+ *                                          DIR_SCOPE_ANSWERS_MAX: lines as
+ *                                          for scope
  *
  * CONF is a sekimori.conf; only the keys the directory owns are read.
  * Exit 0 on success (for cas-race: exactly one winner), 1 otherwise.
@@ -162,6 +165,32 @@ scope_steps(struct dir_pool *p, const char *uid)
 	return r;
 }
 
+/* More answers than a scope keeps: the oldest go first. */
+static int
+scope_fill(struct dir_pool *p, const char *uid)
+{
+	char other[32];
+	int i, r = 0;
+
+	dir_scope_begin();
+	r |= scope_line(p, "first", uid);
+	/* as many others as the scope keeps: the first answer goes */
+	for (i = 0; i < DIR_SCOPE_ANSWERS_MAX; i++) {
+		struct dir_user *u = NULL;
+
+		snprintf(other, sizeof(other), "absent%02d", i);
+		if (dir_user_find(p, other, &u) != CM_ERR_NOTFOUND)
+			r = 1;
+		dir_user_free(&u);
+	}
+	(void)scope_line(p, "newest", other);
+	r |= scope_line(p, "oldest", uid);	/* it makes room again */
+	(void)scope_line(p, "next-oldest", "absent00");
+	(void)scope_line(p, "kept", "absent02");
+	dir_scope_end();
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -278,6 +307,8 @@ main(int argc, char **argv)
 		ok = r == 0;
 	} else if (strcmp(cmd, "scope") == 0 && argc == 4) {
 		ok = scope_steps(p, argv[3]) == 0;
+	} else if (strcmp(cmd, "scopefill") == 0 && argc == 4) {
+		ok = scope_fill(p, argv[3]) == 0;
 	} else {
 		fprintf(stderr, "dir_tool: bad command\n");
 		dir_pool_free(&p);

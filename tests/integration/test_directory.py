@@ -382,6 +382,24 @@ class TestRequestScope(DirCase):
             ["outside", "active", "7", "5", "3"],
         ])
 
+    def test_full_scope_forgets_the_oldest(self):
+        # a long request keeps caching: past DIR_SCOPE_ANSWERS_MAX (16)
+        # answers the oldest goes, not the newest
+        self.add_user("filled")
+        rc, out = self.tool("scopefill", "filled")
+        self.assertEqual(rc, 0, out)
+        rows = [l.split() for l in out.splitlines()]
+        self.assertEqual(rows, [
+            ["first", "active", "0", "1", "0"],
+            # 16 others asked: the newest is kept
+            ["newest", "NOTFOUND", "1", "17", "0"],
+            # the first answer went to make room; asking again stores it
+            # and pushes out absent00, the oldest then
+            ["oldest", "active", "1", "18", "0"],
+            ["next-oldest", "NOTFOUND", "1", "19", "0"],
+            ["kept", "NOTFOUND", "2", "19", "0"],
+        ])
+
 
 class TestPasswords(DirCase):
     def test_passwd_and_check(self):
