@@ -196,6 +196,11 @@ void	brk_metrics_auth(struct brk_app *app, const char *method, int ok);
  * the number queued changed by delta. */
 void	brk_metrics_outbox(struct brk_app *app, int set, int delivered);
 void	brk_metrics_outbox_queued(struct brk_app *app, long delta);
+/* Read the directory's map use (dir_map_usage) into the gauges; logs
+ * directory.map_filling on crossing 80 % (warn) and 95 % (err), and
+ * directory.map_ok back under 80 %.  brokerd calls it every minute and
+ * GET /metrics before it renders. */
+void	brk_metrics_dir_map(struct brk_app *app);
 
 /* The running daemon. */
 struct brk_app {

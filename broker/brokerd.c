@@ -21,6 +21,9 @@
 #include "idp/idp.h"
 #include "tokens/tokens.h"
 
+/* how often the main thread reads the directory's map use (metrics.c) */
+#define BRK_MAP_CHECK_MS	60000
+
 static void
 usage(void)
 {
@@ -82,7 +85,7 @@ main(int argc, char **argv)
 	char err[1024];
 	const char *path = NULL;
 	sigset_t set;
-	uint64_t t0 = cm_now_ms(), next_prune;
+	uint64_t t0 = cm_now_ms(), next_prune, next_map;
 	int ch, check_only = 0, sig, r;
 
 	while ((ch = getopt(argc, argv, "c:t")) != -1) {
@@ -181,8 +184,16 @@ main(int argc, char **argv)
 	}
 
 	next_prune = cm_now_ms() + (uint64_t)cfg.state_prune_interval * 1000;
+	next_map = cm_now_ms();
 	for (;;) {
 		struct timespec wait = { 1, 0 };
+
+		/* and watches the directory's map: a full one fails every
+		 * write (logins, logouts), so it warns well before */
+		if (cm_now_ms() >= next_map) {
+			brk_metrics_dir_map(&app);
+			next_map = cm_now_ms() + BRK_MAP_CHECK_MS;
+		}
 
 		/* the main thread also deletes expired directory state */
 		if (cfg.state_prune_interval > 0 && cm_now_ms() >= next_prune) {
@@ -190,16 +201,17 @@ main(int argc, char **argv)
 			next_prune = cm_now_ms() +
 			    (uint64_t)cfg.state_prune_interval * 1000;
 		}
-		if (cfg.state_prune_interval > 0) {
-			uint64_t now_ms = cm_now_ms(), left = next_prune >
-			    now_ms ? next_prune - now_ms : 0;
+		{
+			uint64_t now_ms = cm_now_ms(), until = next_map, left;
 
+			if (cfg.state_prune_interval > 0 && next_prune < until)
+				until = next_prune;
+			left = until > now_ms ? until - now_ms : 0;
 			wait.tv_sec = (time_t)(left / 1000);
 			wait.tv_nsec = (long)(left % 1000) * 1000000L;
 			if ((sig = sigtimedwait(&set, NULL, &wait)) == -1)
-				continue;	/* time to prune, or EINTR */
-		} else if (sigwait(&set, &sig) != 0)
-			continue;
+				continue;	/* time for a task, or EINTR */
+		}
 		if (sig == SIGHUP) {
 			int tr = brk_http_reload_tls(&app);
 			int kr = tok_signer_reload(signer);

@@ -38,6 +38,10 @@ struct brk_metrics {
 	atomic_ulong	auth[NAUTH][2];
 	atomic_ulong	outbox[2][2];	/* [logout|set][delivered|not] */
 	atomic_long	outbox_queued;
+	/* the directory's LMDB map (brk_metrics_dir_map), pages; max 0:
+	 * not read */
+	atomic_ulong	map_max, map_used, map_free;
+	atomic_int	map_level;	/* 0, 1 from 80 %, 2 from 95 % */
 };
 
 int
@@ -135,6 +139,39 @@ brk_metrics_outbox_queued(struct brk_app *app, long delta)
 	    memory_order_relaxed);
 }
 
+void
+brk_metrics_dir_map(struct brk_app *app)
+{
+	struct brk_metrics *m;
+	struct dir_map_usage u;
+	uint64_t permille;
+	int level, prev;
+
+	if (app == NULL || (m = app->metrics) == NULL || app->dir == NULL)
+		return;
+	if (dir_map_usage(app->dir, &u) != 0)
+		memset(&u, 0, sizeof(u));	/* unknown: no gauge */
+	atomic_store_explicit(&m->map_max, u.pages_max, memory_order_relaxed);
+	atomic_store_explicit(&m->map_used, u.pages_used,
+	    memory_order_relaxed);
+	atomic_store_explicit(&m->map_free, u.pages_free,
+	    memory_order_relaxed);
+	if (u.pages_max == 0)
+		return;
+	permille = (u.pages_used - u.pages_free) * 1000 / u.pages_max;
+	level = permille >= 950 ? 2 : permille >= 800 ? 1 : 0;
+	prev = atomic_exchange(&m->map_level, level);
+	if (level > prev)
+		cm_log(level == 2 ? CM_LOG_ERR : CM_LOG_WARN, NULL,
+		    "directory.map_filling", "{s:f, s:I, s:I}", "in_use",
+		    (double)permille / 1000.0, "pages_in_use",
+		    (json_int_t)(u.pages_used - u.pages_free), "pages_max",
+		    (json_int_t)u.pages_max);
+	else if (level == 0 && prev > 0)
+		cm_info(NULL, "directory.map_ok", "{s:f}", "in_use",
+		    (double)permille / 1000.0);
+}
+
 int
 brk_metrics_render(struct brk_metrics *m, const struct brk_app *app,
     struct cm_buf *o)
@@ -215,5 +252,24 @@ brk_metrics_render(struct brk_metrics *m, const struct brk_app *app,
 	    "waiting in the outbox (retries included).\n"
 	    "# TYPE sekimori_outbox_queued gauge\nsekimori_outbox_queued %ld\n",
 	    atomic_load_explicit(&m->outbox_queued, memory_order_relaxed));
+	if ((v = atomic_load_explicit(&m->map_max, memory_order_relaxed)) >
+	    0) {
+		unsigned long used = atomic_load_explicit(&m->map_used,
+		    memory_order_relaxed), fr = atomic_load_explicit(
+		    &m->map_free, memory_order_relaxed);
+
+		r |= cm_buf_appendf(o, "# HELP sekimori_directory_map_pages "
+		    "slapd's LMDB map under ldap_base: its size, the pages "
+		    "the file reached, the free ones among those.\n"
+		    "# TYPE sekimori_directory_map_pages gauge\n"
+		    "sekimori_directory_map_pages{kind=\"max\"} %lu\n"
+		    "sekimori_directory_map_pages{kind=\"used\"} %lu\n"
+		    "sekimori_directory_map_pages{kind=\"free\"} %lu\n"
+		    "# HELP sekimori_directory_map_in_use_ratio Share of the "
+		    "map in use; every write fails at 1.\n"
+		    "# TYPE sekimori_directory_map_in_use_ratio gauge\n"
+		    "sekimori_directory_map_in_use_ratio %.6f\n", v, used, fr,
+		    (double)(used - fr) / (double)v);
+	}
 	return r ? CM_ERR_RANGE : 0;
 }

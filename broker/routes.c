@@ -52,6 +52,7 @@ metrics(struct brk_app *app, struct brk_req *r, void *ctx)
 
 	(void)ctx;
 	cm_buf_init(&b, 1024 * 1024, 0);
+	brk_metrics_dir_map(app);	/* one search: as fresh as the scrape */
 	if (brk_metrics_render(app->metrics, app, &b) != 0) {
 		cm_buf_free(&b);
 		brk_resp_error(r, CM_E_INTERNAL, NULL);

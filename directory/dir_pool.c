@@ -1200,6 +1200,59 @@ dir_pool_ping(struct dir_pool *p)
 	return r;
 }
 
+/* One olmMDB* counter of e (a page count). */
+static int
+map_count(const struct dir_entry *e, const char *attr, uint64_t *out)
+{
+	char *v = NULL;
+	long long n;
+	int r;
+
+	if ((r = dir_entry_str(e, attr, &v)) != 0)
+		return r;
+	r = v == NULL ? CM_ERR_NOTFOUND :
+	    cm_parse_ll(v, 0, INT64_MAX, &n) != 0 ? CM_ERR_INVAL : 0;
+	if (r == 0)
+		*out = (uint64_t)n;
+	free(v);
+	return r;
+}
+
+int
+dir_map_usage(struct dir_pool *p, struct dir_map_usage *u)
+{
+	static const char *const attrs[] = { "olmMDBPagesMax",
+	    "olmMDBPagesUsed", "olmMDBPagesFree", NULL };
+	struct dir_result res;
+	char filter[DIR_MAX_DN * 3 + 32], *esc = NULL;
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	if ((r = dir_escape_filter(p->cfg.base_dn, strlen(p->cfg.base_dn),
+	    &esc)) != 0)
+		return r;
+	r = dir_fmt(filter, sizeof(filter), "(namingContexts=%s)", esc);
+	free(esc);
+	if (r != 0)
+		return r;
+	if ((r = dir_search(p, "cn=Databases,cn=Monitor", LDAP_SCOPE_ONELEVEL,
+	    filter, attrs, 2, &res)) != 0)
+		return r;
+	if (res.n != 1)
+		r = CM_ERR_NOTFOUND;	/* no monitor, or not ours to read */
+	else if ((r = map_count(&res.v[0], "olmMDBPagesMax",
+	    &u->pages_max)) == 0 &&
+	    (r = map_count(&res.v[0], "olmMDBPagesUsed", &u->pages_used)) == 0)
+		r = map_count(&res.v[0], "olmMDBPagesFree", &u->pages_free);
+	if (r == 0 && (u->pages_max == 0 || u->pages_free > u->pages_used ||
+	    u->pages_used > u->pages_max))
+		r = CM_ERR_INVAL;
+	dir_result_clear(&res);
+	if (r != 0)
+		memset(u, 0, sizeof(*u));
+	return r;
+}
+
 /* ---- DN helpers ---- */
 
 int

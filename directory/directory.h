@@ -95,6 +95,17 @@ int	dir_pool_new(const struct dir_config *c, struct dir_pool **out) CM_WUR;
 void	dir_pool_free(struct dir_pool **p);
 /* Cheap liveness check for /readyz: 0 when the directory answers. */
 int	dir_pool_ping(struct dir_pool *p) CM_WUR;
+/* How much of slapd's LMDB map under ldap_base is in use, from cn=Monitor
+ * (the template lets the broker read it): pages in the map, pages the
+ * file has reached, and free pages among those (reused before the file
+ * grows).  In use: used - free; when used reaches max with none free,
+ * every write fails.  CM_ERR_NOTFOUND without a readable monitor. */
+struct dir_map_usage {
+	uint64_t	pages_max;
+	uint64_t	pages_used;
+	uint64_t	pages_free;
+};
+int	dir_map_usage(struct dir_pool *p, struct dir_map_usage *u) CM_WUR;
 
 /*
  * Request scope.  Between dir_scope_begin() and dir_scope_end() on one

@@ -955,5 +955,70 @@ class SessionLimitTest(OIDCFlows, unittest.TestCase):
         self.assertTrue(self.alive(br4))
 
 
+class DirectoryMapTest(OIDCFlows, unittest.TestCase):
+    """The broker watches how much of slapd's LMDB map is in use (a full
+    map fails every write): gauges in /metrics, a warning past 80 %."""
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.start_stack()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    def map_gauges(self):
+        text = self.b.request("GET", "/metrics").body.decode()
+        pages = dict(re.findall(
+            r'(?m)^sekimori_directory_map_pages\{kind="(\w+)"\} (\d+)$',
+            text))
+        ratio = re.search(r"(?m)^sekimori_directory_map_in_use_ratio "
+                          r"([0-9.]+)$", text)
+        self.assertEqual(sorted(pages), ["free", "max", "used"], text)
+        self.assertIsNotNone(ratio, text)
+        return {k: int(v) for k, v in pages.items()}, float(ratio.group(1))
+
+    def set_map_size(self, size):
+        self.slapd.ldap("ldapmodify", stdin=(
+            "dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\n"
+            "replace: olcDbMaxSize\nolcDbMaxSize: %d\n" % size))
+
+    def map_events(self):
+        return [(l["event"], l["level"]) for l in self.b.log_lines()
+                if l.get("event", "").startswith("directory.map_")]
+
+    def test_map_use_watched(self):
+        pages, ratio = self.map_gauges()
+        self.assertEqual(pages["max"], 16 * 2 ** 30 // 4096)  # the template
+        self.assertGreater(pages["used"], pages["free"])
+        self.assertAlmostEqual(
+            ratio, (pages["used"] - pages["free"]) / pages["max"], places=5)
+        self.assertLess(ratio, 0.8)
+        self.assertEqual(self.map_events(), [])
+        # a directory with some state in it, then a map only that large
+        # (LMDB rounds a smaller size up to the pages the file reached)
+        pad = "x" * 3000
+        self.slapd.ldap("ldapadd", stdin="".join(
+            "dn: cn=fill%d,ou=sess,ou=state,%s\nobjectClass: skmState\n"
+            "cn: fill%d\nskmStateData: {\"pad\":\"%s\"}\n"
+            "skmStateVersion: v%d\nskmStateExpires: %d\n\n"
+            % (i, self.slapd.base, i, pad, i, int(time.time()) + 3600)
+            for i in range(150)))
+        self.addCleanup(self.set_map_size, 16 * 2 ** 30)
+        self.set_map_size(4096)
+        pages, ratio = self.map_gauges()
+        self.assertEqual(pages["max"], pages["used"])
+        self.assertGreaterEqual(ratio, 0.8)
+        self.assertIn(self.map_events()[0],
+                      [("directory.map_filling", "warn"),
+                       ("directory.map_filling", "err")])
+        # room again: back to normal, said once
+        self.set_map_size(16 * 2 ** 30)
+        pages, ratio = self.map_gauges()
+        self.assertEqual(pages["max"], 16 * 2 ** 30 // 4096)
+        self.assertLess(ratio, 0.8)
+        self.assertEqual(self.map_events()[-1], ("directory.map_ok", "info"))
+
+
 if __name__ == "__main__":
     unittest.main()
