@@ -481,9 +481,26 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 		goto out;
 	}
 	idp_risk_login_ok(idp, r, uid);
-	/* the stepped-up session replaces the old one: old cookie gone */
-	if (old != NULL && idp_session_end(idp, NULL, old) != 0)
-		cm_warn(brk_req_id(r), "session.end_failed", NULL);
+	/* the stepped-up session replaces the old one: old cookie gone.  If
+	 * the old one ended meanwhile (a logout, a revocation), the session
+	 * this login raised is over, and so is the new one: its sid and
+	 * clients must not come back */
+	if (old != NULL && (rc = idp_session_replace(idp, old, s)) != 0) {
+		if (rc != CM_ERR_NOTFOUND)
+			cm_warn(brk_req_id(r), "session.end_failed", NULL);
+		else {
+			if (cm_audit_emit(brk_req_id(r), "session.step_up_ended",
+			    "{s:s, s:s}", "uid", uid, "sid", s->sid) != 0)
+				cm_err(brk_req_id(r), "audit.write_failed",
+				    NULL);
+			if (idp_session_end(idp, r, s) != 0)
+				cm_err(brk_req_id(r), "session.end_failed",
+				    NULL);
+			idp_session_ended(idp, r, s);
+			brk_resp_error(r, CM_E_LOGIN_EXPIRED, NULL);
+			goto out;
+		}
+	}
 	/* the login is final (audited, a replaced session gone): past the
 	 * user's session limit, the oldest end */
 	idp_session_limit(idp, r, uid, s->key);

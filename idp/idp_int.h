@@ -296,6 +296,11 @@ int	idp_outbox_put(struct idp *idp, const char *rid, enum idp_out_kind kind,
  * The caller has deleted it and audited why. */
 void	idp_session_ended(struct idp *idp, struct brk_req *r,
 	    struct idp_session *s);
+/* The stepped-up session s takes over from old (same sid): a client that
+ * joined old since it was read is added to s, then old's entry goes.
+ * CM_ERR_NOTFOUND when old has ended meanwhile (the caller ends s). */
+int	idp_session_replace(struct idp *idp, const struct idp_session *old,
+	    struct idp_session *s) CM_WUR;
 /* Whether the SSO session a grant is bound to lives: by its key, or, once
  * a step-up has replaced it (new key, same sid, same uid), by sid.  0 when
  * it lives (*live, if live is not NULL: the live key, malloc'd, when it is

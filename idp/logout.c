@@ -97,7 +97,7 @@ backchannel(struct idp *idp, struct brk_req *r, struct idp_session *s)
 			queue_logout_token(idp, brk_req_id(r),
 			    c->backchannel_logout_uri, tok);
 		json_decref(cl);
-		free(tok);
+		cm_strfree(&tok);
 		free(jti);
 		idp_client_free(&c);
 	}

@@ -12,10 +12,12 @@
  * that refuses it (another 4xx) is not asked again.
  *
  * The queue holds at most IDP_OUTBOX_MAX deliveries: past that a delivery
- * is refused (CM_ERR_RANGE), logged and, for a SET, audited as not
- * delivered.  At stop the workers go on with what is queued, retries
- * included without their wait, for IDP_OUTBOX_DRAIN_MS; what is left then
- * is logged as dropped.  A queued delivery lives only in this process: a
+ * is refused (CM_ERR_RANGE).  Every delivery that is not made is logged
+ * and audited (signal.sent with delivered false for a SET,
+ * logout.backchannel_undelivered for a logout token).  At stop the
+ * workers go on with what is queued, retries included without their
+ * wait, for IDP_OUTBOX_DRAIN_MS (no attempt runs past it); what is left
+ * then is dropped, and audited as not made.  A queued delivery lives only in this process: a
  * crash loses it (a logout token expires two minutes after it is made).
  *
  * Bodies are wiped when freed (cm_strfree): a logout token is a signed
@@ -81,10 +83,10 @@ discard(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
-/* One attempt: 0 delivered, CM_ERR_UNAVAIL worth another try,
- * CM_ERR_DENIED refused. */
+/* One attempt within timeout_ms: 0 delivered, CM_ERR_UNAVAIL worth
+ * another try, CM_ERR_DENIED refused. */
 static int
-post(struct job *j)
+post(struct job *j, long timeout_ms)
 {
 	struct curl_slist *h = NULL;
 	CURL *c;
@@ -104,9 +106,8 @@ post(struct job *j)
 	curl_easy_setopt(c, CURLOPT_URL, j->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)IDP_OUTBOX_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)IDP_OUTBOX_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
@@ -142,9 +143,14 @@ settle(struct idp_outbox *o, struct job *j, int delivered)
 	    "jti", j->jti, "delivered", delivered, "attempts",
 	    j->attempts) != 0)
 		cm_err(j->rid, "audit.write_failed", NULL);
-	if (!delivered && j->kind == IDP_OUT_BCL)
+	/* a client not told of a logout may keep its session: on record */
+	if (!delivered && j->kind == IDP_OUT_BCL) {
 		cm_warn(j->rid, "logout.backchannel_undelivered",
 		    "{s:s, s:i}", "uri", j->url, "attempts", j->attempts);
+		if (cm_audit_emit(j->rid, "logout.backchannel_undelivered",
+		    "{s:s, s:i}", "uri", j->url, "attempts", j->attempts) != 0)
+			cm_err(j->rid, "audit.write_failed", NULL);
+	}
 	job_free(j);
 }
 
@@ -193,6 +199,7 @@ worker(void *arg)
 	for (;;) {
 		uint64_t now = cm_now_ms(), wake;
 		struct job *j;
+		long tmo;
 		int r;
 
 		if (o->stopping && (o->head == NULL || now >= o->deadline))
@@ -204,7 +211,7 @@ worker(void *arg)
 				struct timespec ts;
 				uint64_t ms;
 
-				clock_gettime(CLOCK_REALTIME, &ts);
+				clock_gettime(CLOCK_MONOTONIC, &ts);
 				ms = wake - now;
 				ts.tv_sec += (time_t)(ms / 1000);
 				ts.tv_nsec += (long)(ms % 1000) * 1000000L;
@@ -216,9 +223,13 @@ worker(void *arg)
 			}
 			continue;
 		}
+		/* stopping: no attempt runs past the drain's deadline */
+		tmo = IDP_OUTBOX_TIMEOUT_MS;
+		if (o->stopping && o->deadline - now < (uint64_t)tmo)
+			tmo = (long)(o->deadline - now);
 		pthread_mutex_unlock(&o->mu);
 		j->attempts++;
-		r = post(j);
+		r = post(j, tmo > 0 ? tmo : 1);
 		pthread_mutex_lock(&o->mu);
 		if (r == CM_ERR_UNAVAIL && j->attempts < IDP_OUTBOX_ATTEMPTS &&
 		    !(o->stopping && cm_now_ms() >= o->deadline)) {
@@ -241,6 +252,7 @@ int
 idp_outbox_init(struct idp *idp)
 {
 	struct idp_outbox *o;
+	pthread_condattr_t ca;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return CM_ERR_NOMEM;
@@ -248,11 +260,15 @@ idp_outbox_init(struct idp *idp)
 		free(o);
 		return CM_ERR_INTERNAL;
 	}
-	if (pthread_cond_init(&o->cv, NULL) != 0) {
-		pthread_mutex_destroy(&o->mu);
-		free(o);
-		return CM_ERR_INTERNAL;
+	/* retries wait on the monotonic clock, as cm_now_ms() counts */
+	if (pthread_condattr_init(&ca) != 0)
+		goto fail;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&o->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		goto fail;
 	}
+	pthread_condattr_destroy(&ca);
 	o->app = idp->app;
 	idp->outbox = o;
 	for (o->nth = 0; o->nth < IDP_OUTBOX_THREADS; o->nth++)
@@ -261,6 +277,10 @@ idp_outbox_init(struct idp *idp)
 			return CM_ERR_INTERNAL;
 		}
 	return 0;
+ fail:
+	pthread_mutex_destroy(&o->mu);
+	free(o);
+	return CM_ERR_INTERNAL;
 }
 
 void
@@ -300,7 +320,7 @@ idp_outbox_put(struct idp *idp, const char *rid, enum idp_out_kind kind,
 {
 	struct idp_outbox *o = idp->outbox;
 	struct job *j;
-	int full;
+	int full = 0, stopping;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (rid != NULL && (j->rid = strdup(rid)) == NULL) ||
@@ -314,14 +334,15 @@ idp_outbox_put(struct idp *idp, const char *rid, enum idp_out_kind kind,
 	}
 	j->kind = kind;
 	pthread_mutex_lock(&o->mu);
-	if (!(full = o->stopping || o->n >= IDP_OUTBOX_MAX)) {
+	if ((stopping = o->stopping) == 0 &&
+	    (full = o->n >= IDP_OUTBOX_MAX) == 0) {
 		append(o, j);
 		pthread_cond_signal(&o->cv);
 	}
 	pthread_mutex_unlock(&o->mu);
-	if (full) {
-		cm_err(rid, "outbox.full", "{s:s, s:i}", "uri", url,
-		    "queued", IDP_OUTBOX_MAX);
+	if (stopping || full) {
+		cm_err(rid, stopping ? "outbox.stopping" : "outbox.full",
+		    "{s:s, s:i}", "uri", url, "queued", IDP_OUTBOX_MAX);
 		settle(o, j, 0);
 		return CM_ERR_RANGE;
 	}

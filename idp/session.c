@@ -333,6 +333,29 @@ idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
 }
 
 int
+idp_session_replace(struct idp *idp, const struct idp_session *old,
+    struct idp_session *s)
+{
+	struct idp_session *now = NULL;
+	json_t *v;
+	size_t i;
+	int rc;
+
+	if ((rc = idp_session_get(idp, old->key, &now)) != 0)
+		return rc;
+	/* changed since it was read: a client added in another tab */
+	if (strcmp(now->version, old->version) != 0)
+		json_array_foreach(json_object_get(now->data, "clients"), i, v)
+			if (json_is_string(v) && (rc = idp_session_add_client(
+			    idp, s, json_string_value(v))) != 0)
+				break;
+	idp_session_free(&now);
+	if (rc != 0)
+		return rc;
+	return dir_state_delete(idp->dir, IDP_ST_SESS, old->key);
+}
+
+int
 idp_session_alive(struct idp *idp, const char *key, const char *sid,
     const char *uid, char **live)
 {
@@ -362,6 +385,8 @@ idp_session_alive(struct idp *idp, const char *key, const char *sid,
 		rc = CM_ERR_NOTFOUND;	/* never another's */
 	if (rc == 0 && live != NULL && (*live = strdup(s->key)) == NULL)
 		rc = CM_ERR_NOMEM;
+	else if (rc == CM_ERR_INVAL)
+		rc = CM_ERR_NOTFOUND;	/* an entry that does not read */
 	idp_session_free(&s);
 	dir_state_ages_free(&v, n);
 	return rc;

@@ -577,7 +577,7 @@ idp_ssf_emit(struct idp *idp, const char *rid, const char *event,
 			idp_outbox_put(idp, rid, IDP_OUT_SET,
 			    s->rx[i].url, set, event, jti);
 		json_decref(cl);
-		free(set);
+		cm_strfree(&set);
 		free(jti);
 	}
 	pthread_rwlock_unlock(&s->lock);

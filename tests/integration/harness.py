@@ -35,6 +35,16 @@ def wait_for(pred, timeout=10.0):
         time.sleep(0.02)
 
 
+def quiet(count, secs=0.3, timeout=10.0):
+    """Wait until count() stops changing for secs: nothing more arrives
+    (after wait_for saw the first, a duplicate would come soon after)."""
+    def still():
+        n = count()
+        time.sleep(secs)
+        return count() == n
+    return wait_for(still, timeout)
+
+
 def make_tls(dirpath):
     subprocess.run([os.path.join(ROOT, "scripts", "tls.sh"), dirpath],
                    check=True, stdout=subprocess.DEVNULL)

@@ -372,15 +372,18 @@ class MFATest(unittest.TestCase):
         self.assertTrue(idb["acr"].endswith("aal2"))
         self.assertEqual(idb["sid"], sid)
         # the old cookie is no session any more (fixation): a new one is
-        self.assertNotEqual(old_cookies, br.cookies)
+        self.assertNotEqual(old_cookies["__Host-skm_session"],
+                            br.cookies["__Host-skm_session"])
         old = Browser(self.b)
         old.cookies = old_cookies
         r, _ = self.authorize(old, cid=a, prompt="none")
         self.assertIn("error=login_required", r.header("Location"))
-        # a's tokens live on with the session
-        at = self.client_post("/introspect", {"token": ta["access_token"]},
-                              a).json()
-        self.assertTrue(at["active"], at)
+        # a's tokens live on with the session: its access token, and its
+        # refresh token, bound to the old cookie's entry, introspected
+        # and then used
+        for tok in (ta["access_token"], ta["refresh_token"]):
+            at = self.client_post("/introspect", {"token": tok}, a).json()
+            self.assertTrue(at["active"], at)
         ref = self.client_post("/token", {
             "grant_type": "refresh_token",
             "refresh_token": ta["refresh_token"]}, a)

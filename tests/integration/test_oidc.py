@@ -16,7 +16,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BUILD, Broker, Browser, TempDir, wait_for
+from harness import BUILD, Broker, Browser, TempDir, quiet, wait_for
 from ldap_harness import Slapd
 
 RP_CB = "https://rp.example.test/cb"
@@ -80,7 +80,7 @@ class BackchannelReceiver:
 class ScriptedReceiver:
     """A back-channel logout endpoint on a raw socket that answers its
     n-th request with statuses[n] (the last one after that), and can hold
-    its first answer until release() is called."""
+    its first answer until release_ev is set."""
 
     def __init__(self, statuses, hold=False):
         import socket
@@ -722,6 +722,7 @@ class OIDCTest(OIDCFlows, unittest.TestCase):
         # the back-channel receiver got a logout token for that session
         # (the outbox posts it after the answer)
         wait_for(lambda: len(self.bcl.tokens) > before)
+        self.assertTrue(quiet(lambda: len(self.bcl.tokens)))
         self.assertEqual(len(self.bcl.tokens), before + 1)
         h, lt = jwt_parts(self.bcl.tokens[-1])
         self.assertEqual(h["typ"], "logout+jwt")
@@ -815,6 +816,20 @@ class OIDCTest(OIDCFlows, unittest.TestCase):
                       r'result="%s"\} (\d+)$' % (kind, result), text)
         self.assertIsNotNone(m, text)
         return int(m.group(1))
+
+    def test_logout_token_given_up_after_three_attempts(self):
+        rx, cid = self.logout_to([503])
+        # 2 s, then 8 s apart
+        self.assertEqual(wait_for(lambda: len(self.bcl_log(rx)) >= 3 and
+                                  self.bcl_log(rx), timeout=20),
+                         [(503, 1, "failed"), (503, 2, "failed"),
+                          (503, 3, "failed")])
+        ev = wait_for(lambda: [
+            a for a in self.b.audit_lines()
+            if a["event"] == "logout.backchannel_undelivered" and
+            a["uri"] == rx.url])
+        self.assertEqual([a["attempts"] for a in ev], [3])
+        self.assertFalse(wait_for(lambda: len(rx.bodies) > 3, timeout=1))
 
     def test_logout_token_refused_is_not_sent_again(self):
         before = self.outbox_metric("logout", "undelivered")
@@ -933,6 +948,7 @@ class SessionLimitTest(OIDCFlows, unittest.TestCase):
         # ended as a logout ends it: its client is told, its session-bound
         # refresh token is refused, the audit stream says why
         wait_for(lambda: len(self.bcl.tokens) > before)
+        self.assertTrue(quiet(lambda: len(self.bcl.tokens)))
         self.assertEqual(len(self.bcl.tokens), before + 1)
         self.assertEqual(jwt_parts(self.bcl.tokens[-1])[1]["sid"], sids[0])
         ref = self.token({"grant_type": "refresh_token",

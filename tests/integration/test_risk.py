@@ -17,7 +17,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BUILD, Broker, Browser, TempDir, free_port, wait_for
+from harness import (BUILD, Broker, Browser, TempDir, free_port, quiet,
+                     wait_for)
 from ldap_harness import Slapd
 from test_mfa import PW, steady, totp
 from test_oidc import RP_CB, basic, jwt_parts, pkce
@@ -627,13 +628,8 @@ class RiskTest(unittest.TestCase):
             return [c for c in sets
                     if CAEP + "credential-change" in c["events"]]
         wait_for(changes)
-
-        def quiet():        # nothing more arrives for a while
-            n = len(self.sink.sets)
-            time.sleep(0.3)
-            return len(self.sink.sets) == n
         # what else the outbox had queued by now: still just the one
-        self.assertTrue(wait_for(quiet))
+        self.assertTrue(quiet(lambda: len(self.sink.sets)))
         cc = changes()
         self.assertEqual(len(cc), 1, cc)
         ev = cc[0]["events"][CAEP + "credential-change"]
@@ -648,6 +644,7 @@ class RiskTest(unittest.TestCase):
             "id_token_hint": t["id_token"]}))
         self.assertEqual(r.status, 200)
         wait_for(lambda: len(self.sink.sets) > before)
+        self.assertTrue(quiet(lambda: len(self.sink.sets)))
         self.assertEqual(len(self.sink.sets), before + 1)
         ctype, tok = self.sink.sets[-1]
         self.assertEqual(ctype, "application/secevent+jwt")
