@@ -497,6 +497,12 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 				cm_err(brk_req_id(r), "session.end_failed",
 				    NULL);
 			idp_session_ended(idp, r, s);
+			/* the transaction is spent all the same */
+			if (tx != NULL && dir_state_delete(idp->dir, IDP_ST_TX,
+			    tx) != 0)
+				cm_warn(brk_req_id(r), "login.tx_delete_failed",
+				    NULL);
+			(void)idp_set_cookie(r, IDP_COOKIE_TX, "", 0, "Lax");
 			brk_resp_error(r, CM_E_LOGIN_EXPIRED, NULL);
 			goto out;
 		}

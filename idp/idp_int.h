@@ -280,8 +280,9 @@ int	idp_session_add_client(struct idp *idp, struct idp_session *s,
 void	idp_session_limit(struct idp *idp, struct brk_req *r, const char *uid,
 	    const char *keep);
 /* Deliveries off the request thread (outbox.c): a back-channel logout
- * token (body: the form) or a SET (body: the JWS; event and jti for the
- * signal.sent audit).  Copies everything; 0 queued, CM_ERR_RANGE when the
+ * token (body: the form; event: its sid, and jti, for the audit when not
+ * delivered) or a SET (body: the JWS; event and jti for the signal.sent
+ * audit).  Copies everything; 0 queued, CM_ERR_RANGE when the
  * queue is full (logged, and audited for a SET), CM_ERR_NOMEM (logged):
  * the caller has nothing more to do.  _free
  * drains what is queued (bounded) and stops the workers. */
@@ -298,7 +299,8 @@ void	idp_session_ended(struct idp *idp, struct brk_req *r,
 	    struct idp_session *s);
 /* The stepped-up session s takes over from old (same sid): a client that
  * joined old since it was read is added to s, then old's entry goes.
- * CM_ERR_NOTFOUND when old has ended meanwhile (the caller ends s). */
+ * CM_ERR_NOTFOUND when old has ended meanwhile and no other step-up took
+ * it over (the caller ends s). */
 int	idp_session_replace(struct idp *idp, const struct idp_session *old,
 	    struct idp_session *s) CM_WUR;
 /* Whether the SSO session a grant is bound to lives: by its key, or, once
@@ -308,6 +310,10 @@ int	idp_session_replace(struct idp *idp, const struct idp_session *old,
  * directory did not answer. */
 int	idp_session_alive(struct idp *idp, const char *key, const char *sid,
 	    const char *uid, char **live) CM_WUR;
+/* A logout: the session and every other entry of its sid and user (a
+ * step-up racing the logout), then as idp_session_end. */
+int	idp_session_end_sid(struct idp *idp, struct brk_req *r,
+	    struct idp_session *s) CM_WUR;
 /* Delete the session; r (may be NULL) gets a cookie-clearing header. */
 int	idp_session_end(struct idp *idp, struct brk_req *r,
 	    struct idp_session *s) CM_WUR;

@@ -38,7 +38,7 @@ uri_allowed(const char *uri)
 /* Queue the logout token for uri (outbox.c posts it). */
 static void
 queue_logout_token(struct idp *idp, const char *rid, const char *uri,
-    const char *token)
+    const char *token, const char *sid, const char *jti)
 {
 	char *esc = NULL, *body = NULL;
 	size_t n;
@@ -53,7 +53,7 @@ queue_logout_token(struct idp *idp, const char *rid, const char *uri,
 		goto out;
 	}
 	snprintf(body, n, "logout_token=%s", esc);
-	idp_outbox_put(idp, rid, IDP_OUT_BCL, uri, body, NULL, NULL);
+	idp_outbox_put(idp, rid, IDP_OUT_BCL, uri, body, sid, jti);
  out:
 	if (esc != NULL) {
 		OPENSSL_cleanse(esc, strlen(esc));
@@ -95,7 +95,7 @@ backchannel(struct idp *idp, struct brk_req *r, struct idp_session *s)
 		    tok_jwt_sign_at(idp->signer, "logout+jwt", cl, now,
 		    &tok) == 0)
 			queue_logout_token(idp, brk_req_id(r),
-			    c->backchannel_logout_uri, tok);
+			    c->backchannel_logout_uri, tok, s->sid, jti);
 		json_decref(cl);
 		cm_strfree(&tok);
 		free(jti);
@@ -243,7 +243,7 @@ idp_h_logout(struct brk_app *app, struct brk_req *r, void *ctx)
 			free(html);
 			goto out;
 		}
-		if (idp_session_end(idp, r, s) != 0) {
+		if (idp_session_end_sid(idp, r, s) != 0) {
 			brk_resp_error(r, CM_E_DIR_UNAVAILABLE, NULL);
 			goto out;
 		}

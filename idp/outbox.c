@@ -45,8 +45,8 @@ struct job {
 	char			*rid;		/* the request that made it */
 	char			*url;
 	char			*body;
-	char			*event;		/* SET: event name, for audit */
-	char			*jti;		/* SET */
+	char			*event;		/* SET: event name; logout: sid */
+	char			*jti;		/* of the SET or logout token */
 	int			 attempts;
 	uint64_t		 not_before;	/* cm_now_ms() */
 };
@@ -148,7 +148,8 @@ settle(struct idp_outbox *o, struct job *j, int delivered)
 		cm_warn(j->rid, "logout.backchannel_undelivered",
 		    "{s:s, s:i}", "uri", j->url, "attempts", j->attempts);
 		if (cm_audit_emit(j->rid, "logout.backchannel_undelivered",
-		    "{s:s, s:i}", "uri", j->url, "attempts", j->attempts) != 0)
+		    "{s:s, s:s?, s:s?, s:i}", "uri", j->url, "sid", j->event,
+		    "jti", j->jti, "attempts", j->attempts) != 0)
 			cm_err(j->rid, "audit.write_failed", NULL);
 	}
 	job_free(j);
@@ -342,7 +343,7 @@ idp_outbox_put(struct idp *idp, const char *rid, enum idp_out_kind kind,
 	pthread_mutex_unlock(&o->mu);
 	if (stopping || full) {
 		cm_err(rid, stopping ? "outbox.stopping" : "outbox.full",
-		    "{s:s, s:i}", "uri", url, "queued", IDP_OUTBOX_MAX);
+		    "{s:s, s:i}", "uri", url, "max", IDP_OUTBOX_MAX);
 		settle(o, j, 0);
 		return CM_ERR_RANGE;
 	}

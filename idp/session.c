@@ -332,6 +332,32 @@ idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
 	return rc;
 }
 
+/* Another step-up of old (another tab) took it over: a live entry of its
+ * sid and user other than s. */
+static int
+sid_lives_elsewhere(struct idp *idp, const struct idp_session *old,
+    const struct idp_session *s)
+{
+	struct dir_state_age *v = NULL;
+	size_t n = 0, i;
+	int found = 0;
+
+	if (dir_state_ages(idp->dir, IDP_ST_SESS, DIR_STATE_BY_REF, old->sid,
+	    cm_time(), &v, &n) != 0)
+		return 0;
+	for (i = 0; i < n && !found; i++) {
+		struct idp_session *o = NULL;
+
+		if (strcmp(v[i].key, s->key) != 0 &&
+		    idp_session_get(idp, v[i].key, &o) == 0 &&
+		    strcmp(o->uid, old->uid) == 0)
+			found = 1;
+		idp_session_free(&o);
+	}
+	dir_state_ages_free(&v, n);
+	return found;
+}
+
 int
 idp_session_replace(struct idp *idp, const struct idp_session *old,
     struct idp_session *s)
@@ -339,20 +365,54 @@ idp_session_replace(struct idp *idp, const struct idp_session *old,
 	struct idp_session *now = NULL;
 	json_t *v;
 	size_t i;
-	int rc;
+	int rc, d;
 
-	if ((rc = idp_session_get(idp, old->key, &now)) != 0)
+	if ((rc = idp_session_get(idp, old->key, &now)) == CM_ERR_NOTFOUND)
+		return sid_lives_elsewhere(idp, old, s) ? 0 : rc;
+	if (rc != 0)
 		return rc;
-	/* changed since it was read: a client added in another tab */
+	/* changed since it was read: a client added in another tab (one
+	 * added between this read and the delete is not merged) */
 	if (strcmp(now->version, old->version) != 0)
 		json_array_foreach(json_object_get(now->data, "clients"), i, v)
 			if (json_is_string(v) && (rc = idp_session_add_client(
 			    idp, s, json_string_value(v))) != 0)
 				break;
 	idp_session_free(&now);
-	if (rc != 0)
+	/* the old cookie goes whatever the merge did (no fixation) */
+	if ((d = dir_state_delete(idp->dir, IDP_ST_SESS, old->key)) ==
+	    CM_ERR_NOTFOUND && sid_lives_elsewhere(idp, old, s))
+		d = 0;
+	return rc != 0 ? rc : d;
+}
+
+int
+idp_session_end_sid(struct idp *idp, struct brk_req *r, struct idp_session *s)
+{
+	char **keys = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = idp_session_end(idp, r, s)) != 0)
 		return rc;
-	return dir_state_delete(idp->dir, IDP_ST_SESS, old->key);
+	/* a step-up racing this logout may have made the sid's next entry */
+	if (dir_state_find(idp->dir, IDP_ST_SESS, DIR_STATE_BY_REF, s->sid,
+	    &keys, &n) != 0) {
+		cm_warn(brk_req_id(r), "session.sid_unchecked", NULL);
+		return 0;	/* the session itself has ended */
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct idp_session *o = NULL;
+
+		if (idp_session_get(idp, keys[i], &o) == 0 &&
+		    strcmp(o->uid, s->uid) == 0 && strcmp(o->sid, s->sid) == 0 &&
+		    (rc = dir_state_delete(idp->dir, IDP_ST_SESS, keys[i])) ==
+		    CM_ERR_NOTFOUND)
+			rc = 0;
+		idp_session_free(&o);
+	}
+	dir_names_free(&keys, n);
+	return rc;
 }
 
 int

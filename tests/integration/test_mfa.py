@@ -391,6 +391,17 @@ class MFATest(unittest.TestCase):
         rt2 = ref.json()["refresh_token"]
         self.assertTrue(self.client_post("/introspect", {"token": rt2},
                                          a).json()["active"])
+        # a step-up racing the logout: a second entry of the same sid (as
+        # a step-up makes before it deletes the old one); the logout ends
+        # it too, so the sid does not live on
+        base = "ou=sess,ou=state," + self.slapd.base
+        entry = self.slapd.ldap("ldapsearch", args=[
+            "-LLL", "-o", "ldif-wrap=no", "-b", base,
+            "(skmStateRef=%s)" % sid]).stdout.strip()
+        self.assertEqual(entry.count("dn: "), 1, entry)
+        dup = re.sub(r"(?m)^dn: cn=[^,]+,", "dn: cn=racingstepup,", entry)
+        dup = re.sub(r"(?m)^cn: .*$", "cn: racingstepup", dup)
+        self.slapd.ldap("ldapadd", stdin=dup + "\n")
         # logout: both clients are told, with the sid each was given
         r = br.get("/logout?" + urllib.parse.urlencode({
             "id_token_hint": tb["id_token"], "post_logout_redirect_uri":
@@ -400,6 +411,9 @@ class MFATest(unittest.TestCase):
         told = sorted((jwt_parts(t)[1]["aud"], jwt_parts(t)[1]["sid"])
                       for t in bcl.tokens)
         self.assertEqual(told, sorted([(a, sid), (b, sid)]))
+        self.assertEqual(self.slapd.ldap("ldapsearch", args=[
+            "-LLL", "-b", base, "(skmStateRef=%s)" % sid, "1.1"]).stdout
+            .strip(), "")
         # and the refresh token rotated after the step-up ends with it
         self.assertEqual(self.client_post("/introspect", {"token": rt2},
                                           a).json(), {"active": False})
