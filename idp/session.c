@@ -48,6 +48,11 @@ session_from_json(const char *key, json_t *o, const char *version,
 	json_t *amr = NULL;
 
 	*out = NULL;
+	/* a key read from the directory may be any cn: never past its end */
+	if (strlen(key) >= sizeof(((struct idp_session *)0)->key)) {
+		json_decref(o);
+		return CM_ERR_INVAL;
+	}
 	if (o == NULL || json_unpack_ex(o, &jerr, 0,
 	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "sid", &sid, "uid", &uid,
 	    "auth_time", &at, "created", &cr, "last_seen", &ls, "aal", &aal,
@@ -66,7 +71,7 @@ session_from_json(const char *key, json_t *o, const char *version,
 		json_decref(o);
 		return CM_ERR_NOMEM;
 	}
-	memcpy(s->key, key, sizeof(s->key));
+	memcpy(s->key, key, strlen(key) + 1);	/* length checked above */
 	s->auth_time = at;
 	s->created = cr;
 	s->last_seen = ls;
