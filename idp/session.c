@@ -337,30 +337,45 @@ idp_session_create(struct idp *idp, struct brk_req *r, const char *uid,
 	return rc;
 }
 
+/* The newest live entry of sid that reads as a session of sid and uid,
+ * other than except (may be NULL): 0 (*key, if key is not NULL, gets it,
+ * malloc'd), CM_ERR_NOTFOUND when there is none, another error when the
+ * directory did not answer. */
+static int
+sid_live_key(struct idp *idp, const char *sid, const char *uid,
+    const char *except, char **key)
+{
+	struct dir_state_age *v = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (key != NULL)
+		*key = NULL;
+	if ((rc = dir_state_ages(idp->dir, IDP_ST_SESS, DIR_STATE_BY_REF, sid,
+	    cm_time(), &v, &n)) != 0)
+		return rc;
+	rc = CM_ERR_NOTFOUND;
+	for (i = n; i-- > 0 && rc == CM_ERR_NOTFOUND; ) {
+		struct idp_session *o = NULL;
+
+		if ((except == NULL || strcmp(v[i].key, except) != 0) &&
+		    idp_session_get(idp, v[i].key, &o) == 0 &&
+		    strcmp(o->sid, sid) == 0 && strcmp(o->uid, uid) == 0)
+			rc = key != NULL && (*key = strdup(v[i].key)) == NULL ?
+			    CM_ERR_NOMEM : 0;	/* never another's */
+		idp_session_free(&o);
+	}
+	dir_state_ages_free(&v, n);
+	return rc;
+}
+
 /* Another step-up of old (another tab) took it over: a live entry of its
  * sid and user other than s. */
 static int
 sid_lives_elsewhere(struct idp *idp, const struct idp_session *old,
     const struct idp_session *s)
 {
-	struct dir_state_age *v = NULL;
-	size_t n = 0, i;
-	int found = 0;
-
-	if (dir_state_ages(idp->dir, IDP_ST_SESS, DIR_STATE_BY_REF, old->sid,
-	    cm_time(), &v, &n) != 0)
-		return 0;
-	for (i = 0; i < n && !found; i++) {
-		struct idp_session *o = NULL;
-
-		if (strcmp(v[i].key, s->key) != 0 &&
-		    idp_session_get(idp, v[i].key, &o) == 0 &&
-		    strcmp(o->uid, old->uid) == 0)
-			found = 1;
-		idp_session_free(&o);
-	}
-	dir_state_ages_free(&v, n);
-	return found;
+	return sid_live_key(idp, old->sid, old->uid, s->key, NULL) == 0;
 }
 
 int
@@ -425,9 +440,6 @@ idp_session_alive(struct idp *idp, const char *key, const char *sid,
     const char *uid, char **live)
 {
 	struct dir_state *st = NULL;
-	struct dir_state_age *v = NULL;
-	struct idp_session *s = NULL;
-	size_t n = 0;
 	int rc;
 
 	if (live != NULL)
@@ -439,22 +451,8 @@ idp_session_alive(struct idp *idp, const char *key, const char *sid,
 	}
 	if (rc != CM_ERR_NOTFOUND || sid == NULL || uid == NULL)
 		return rc;
-	/* stepped up: the same sid under a new key, newest last */
-	if ((rc = dir_state_ages(idp->dir, IDP_ST_SESS, DIR_STATE_BY_REF, sid,
-	    cm_time(), &v, &n)) != 0)
-		return rc;
-	if (n == 0)
-		rc = CM_ERR_NOTFOUND;
-	else if ((rc = idp_session_get(idp, v[n - 1].key, &s)) == 0 &&
-	    (strcmp(s->sid, sid) != 0 || strcmp(s->uid, uid) != 0))
-		rc = CM_ERR_NOTFOUND;	/* never another's */
-	if (rc == 0 && live != NULL && (*live = strdup(s->key)) == NULL)
-		rc = CM_ERR_NOMEM;
-	else if (rc == CM_ERR_INVAL)
-		rc = CM_ERR_NOTFOUND;	/* an entry that does not read */
-	idp_session_free(&s);
-	dir_state_ages_free(&v, n);
-	return rc;
+	/* stepped up: the same sid under a new key */
+	return sid_live_key(idp, sid, uid, NULL, live);
 }
 
 int
