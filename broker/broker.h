@@ -192,10 +192,12 @@ int	brk_audit_emit(struct brk_req *r, const char *event, const char *fmt,
 
 /* Metrics: authentication results by method ("password", "totp", ...). */
 void	brk_metrics_auth(struct brk_app *app, const char *method, int ok);
-/* The outbox: a delivery settled (set: a SET, else a logout token), and
- * the number queued changed by delta. */
+/* The outbox: a delivery settled (set: a SET, else a logout token), the
+ * number queued changed by delta, the number of receivers held down
+ * changed by delta. */
 void	brk_metrics_outbox(struct brk_app *app, int set, int delivered);
 void	brk_metrics_outbox_queued(struct brk_app *app, long delta);
+void	brk_metrics_outbox_down(struct brk_app *app, long delta);
 /* Read the directory's map use (dir_map_usage) into the gauges; logs
  * directory.map_filling on crossing 80 % (warn) and 95 % (err), and
  * directory.map_ok back under 80 %.  brokerd calls it every minute and

@@ -38,6 +38,7 @@ struct brk_metrics {
 	atomic_ulong	auth[NAUTH][2];
 	atomic_ulong	outbox[2][2];	/* [logout|set][delivered|not] */
 	atomic_long	outbox_queued;
+	atomic_long	outbox_down;	/* receivers whose circuit is open */
 	/* the directory's LMDB map (brk_metrics_dir_map), pages; max 0:
 	 * not read */
 	atomic_ulong	map_max, map_used, map_free;
@@ -136,6 +137,15 @@ brk_metrics_outbox_queued(struct brk_app *app, long delta)
 	if (app == NULL || app->metrics == NULL)
 		return;
 	atomic_fetch_add_explicit(&app->metrics->outbox_queued, delta,
+	    memory_order_relaxed);
+}
+
+void
+brk_metrics_outbox_down(struct brk_app *app, long delta)
+{
+	if (app == NULL || app->metrics == NULL)
+		return;
+	atomic_fetch_add_explicit(&app->metrics->outbox_down, delta,
 	    memory_order_relaxed);
 }
 
@@ -252,6 +262,12 @@ brk_metrics_render(struct brk_metrics *m, const struct brk_app *app,
 	    "waiting in the outbox (retries included).\n"
 	    "# TYPE sekimori_outbox_queued gauge\nsekimori_outbox_queued %ld\n",
 	    atomic_load_explicit(&m->outbox_queued, memory_order_relaxed));
+	r |= cm_buf_appendf(o, "# HELP sekimori_outbox_receivers_down "
+	    "Receivers held down after consecutive failed attempts (their "
+	    "deliveries are not tried until a probe succeeds).\n"
+	    "# TYPE sekimori_outbox_receivers_down gauge\n"
+	    "sekimori_outbox_receivers_down %ld\n",
+	    atomic_load_explicit(&m->outbox_down, memory_order_relaxed));
 	if ((v = atomic_load_explicit(&m->map_max, memory_order_relaxed)) >
 	    0) {
 		unsigned long used = atomic_load_explicit(&m->map_used,

@@ -11,14 +11,30 @@
  * four times as long after that: IDP_OUTBOX_ATTEMPTS in all.  A receiver
  * that refuses it (another 4xx) is not asked again.
  *
+ * One receiver cannot hold the others up.  A receiver is an origin
+ * (scheme, host and port of the URL):
+ *   - it has at most one attempt in flight, so a receiver that never
+ *     answers takes one worker, not all of them, while deliveries to the
+ *     others go on;
+ *   - after IDP_OUTBOX_DOWN_AFTER failed attempts in a row it is held
+ *     down: its deliveries' attempts fail at once, without a connection,
+ *     until a probe is due (IDP_OUTBOX_RETRY_MS, doubling up to
+ *     IDP_OUTBOX_DOWN_MAX_MS).  Then one delivery is tried; any answer
+ *     brings the receiver back up.  So the deliveries of a dead receiver
+ *     are settled within their retry schedule (about 10 s) instead of
+ *     filling the queue at one timeout each.
+ * Logged as outbox.receiver_down / outbox.receiver_up, counted by the
+ * sekimori_outbox_receivers_down gauge.
+ *
  * The queue holds at most IDP_OUTBOX_MAX deliveries: past that a delivery
  * is refused (CM_ERR_RANGE).  Every delivery that is not made is logged
  * and audited (signal.sent with delivered false for a SET,
  * logout.backchannel_undelivered for a logout token).  At stop the
  * workers go on with what is queued, retries included without their
  * wait, for IDP_OUTBOX_DRAIN_MS (no attempt runs past it); what is left
- * then is dropped, and audited as not made.  A queued delivery lives only in this process: a
- * crash loses it (a logout token expires two minutes after it is made).
+ * then is dropped, and audited as not made.  A queued delivery lives only
+ * in this process: a crash loses it (a logout token expires two minutes
+ * after it is made).
  *
  * Bodies are wiped when freed (cm_strfree): a logout token is a signed
  * statement about a user's session, and SETs may name users.
@@ -32,15 +48,30 @@
 
 #include "idp_int.h"
 
-#define IDP_OUTBOX_THREADS	2
+#define IDP_OUTBOX_THREADS	4
 #define IDP_OUTBOX_MAX		1024
 #define IDP_OUTBOX_ATTEMPTS	3
 #define IDP_OUTBOX_RETRY_MS	2000
 #define IDP_OUTBOX_TIMEOUT_MS	3000
 #define IDP_OUTBOX_DRAIN_MS	5000
+#define IDP_OUTBOX_DOWN_AFTER	3	/* failed attempts in a row */
+#define IDP_OUTBOX_DOWN_MAX_MS	60000	/* longest wait for a probe */
+
+/* A receiver (an origin), under the outbox mutex.  Kept while deliveries
+ * refer to it or it has failed (so that failures in a row are counted
+ * across deliveries); the set is bounded by the registered receivers. */
+struct rcv {
+	struct rcv		*next;
+	char			*origin;
+	size_t			 refs;		/* deliveries queued or in flight */
+	int			 busy;		/* an attempt is in flight */
+	unsigned		 fails;		/* failed attempts in a row */
+	uint64_t		 probe_at;	/* down: when to try again */
+};
 
 struct job {
 	struct job		*next;
+	struct rcv		*rcv;
 	enum idp_out_kind	 kind;
 	char			*rid;		/* the request that made it */
 	char			*url;
@@ -57,6 +88,7 @@ struct idp_outbox {
 	pthread_cond_t		 cv;
 	struct job		*head, *tail;
 	size_t			 n;
+	struct rcv		*rcvs;
 	int			 stopping;
 	uint64_t		 deadline;	/* of the drain */
 	pthread_t		 th[IDP_OUTBOX_THREADS];
@@ -74,6 +106,105 @@ job_free(struct job *j)
 	free(j->event);
 	free(j->jti);
 	free(j);
+}
+
+/* The origin of url ("scheme://host:port"), malloc'd; a URL that does
+ * not parse is its own receiver.  NULL only when out of memory. */
+static char *
+origin_of(const char *url)
+{
+	char *sch = NULL, *host = NULL, *port = NULL, *out = NULL;
+	CURLU *u;
+
+	if ((u = curl_url()) != NULL &&
+	    curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &sch, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK && asprintf(&out, "%s://%s:%s", sch, host, port) == -1)
+		out = NULL;
+	curl_free(sch);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out != NULL ? out : strdup(url);
+}
+
+static int
+rcv_down(const struct rcv *rc)
+{
+	return rc->fails >= IDP_OUTBOX_DOWN_AFTER;
+}
+
+/* The receiver of origin (consumed), with one more reference; NULL when
+ * out of memory.  Called with o->mu held. */
+static struct rcv *
+rcv_ref(struct idp_outbox *o, char *origin)
+{
+	struct rcv *rc;
+
+	for (rc = o->rcvs; rc != NULL; rc = rc->next)
+		if (strcmp(rc->origin, origin) == 0)
+			break;
+	if (rc == NULL) {
+		if ((rc = calloc(1, sizeof(*rc))) == NULL) {
+			free(origin);
+			return NULL;
+		}
+		rc->origin = origin;
+		rc->next = o->rcvs;
+		o->rcvs = rc;
+	} else
+		free(origin);
+	rc->refs++;
+	return rc;
+}
+
+/* One reference less; a receiver without deliveries or failures goes.
+ * Called with o->mu held. */
+static void
+rcv_unref(struct idp_outbox *o, struct rcv *rc)
+{
+	struct rcv **pp;
+
+	if (rc == NULL || --rc->refs > 0 || rc->busy || rc->fails > 0)
+		return;
+	for (pp = &o->rcvs; *pp != rc; pp = &(*pp)->next)
+		;
+	*pp = rc->next;
+	free(rc->origin);
+	free(rc);
+}
+
+/* An attempt at rc ended: r is what post() said.  Called with o->mu
+ * held. */
+static void
+rcv_answered(struct idp_outbox *o, struct rcv *rc, int r, uint64_t now)
+{
+	unsigned shift;
+	uint64_t ms;
+
+	rc->busy = 0;
+	if (r != CM_ERR_UNAVAIL) {		/* it answered */
+		if (rcv_down(rc)) {
+			cm_info(NULL, "outbox.receiver_up", "{s:s}",
+			    "receiver", rc->origin);
+			brk_metrics_outbox_down(o->app, -1);
+		}
+		rc->fails = 0;
+		return;
+	}
+	if (++rc->fails < IDP_OUTBOX_DOWN_AFTER)
+		return;
+	shift = rc->fails - IDP_OUTBOX_DOWN_AFTER;
+	ms = (uint64_t)IDP_OUTBOX_RETRY_MS << (shift < 5 ? shift : 5);
+	rc->probe_at = now + (ms < IDP_OUTBOX_DOWN_MAX_MS ? ms :
+	    IDP_OUTBOX_DOWN_MAX_MS);
+	if (rc->fails == IDP_OUTBOX_DOWN_AFTER) {
+		cm_warn(NULL, "outbox.receiver_down", "{s:s, s:i}",
+		    "receiver", rc->origin, "failed_attempts", (int)rc->fails);
+		brk_metrics_outbox_down(o->app, 1);
+	}
 }
 
 static size_t
@@ -155,26 +286,42 @@ settle(struct idp_outbox *o, struct job *j, int delivered)
 	job_free(j);
 }
 
-/* The first job due at now (any, when stopping), unlinked; else NULL and
- * *wake the earliest time one is due (0: none queued). */
+/*
+ * The first job due at now (any, when stopping) whose receiver has no
+ * attempt in flight, unlinked; *held is set when its receiver is down and
+ * no probe is due (the attempt fails without a connection), else the
+ * receiver is marked busy.  NULL when none: *wake is then the earliest
+ * time a job is due (0: none, or only jobs waiting for a busy receiver,
+ * whose worker signals when it is done).
+ */
 static struct job *
-take(struct idp_outbox *o, uint64_t now, uint64_t *wake)
+take(struct idp_outbox *o, uint64_t now, uint64_t *wake, int *held)
 {
 	struct job **pp, *j, *prev = NULL;
 
 	*wake = 0;
+	*held = 0;
 	for (pp = &o->head; (j = *pp) != NULL; prev = j, pp = &j->next) {
-		if (o->stopping || j->not_before <= now) {
-			*pp = j->next;
-			if (o->tail == j)
-				o->tail = prev;
-			j->next = NULL;
-			o->n--;
-			brk_metrics_outbox_queued(o->app, -1);
-			return j;
+		struct rcv *rc = j->rcv;
+
+		if (!o->stopping && j->not_before > now) {
+			if (*wake == 0 || j->not_before < *wake)
+				*wake = j->not_before;
+			continue;
 		}
-		if (*wake == 0 || j->not_before < *wake)
-			*wake = j->not_before;
+		if (rcv_down(rc) && now < rc->probe_at)
+			*held = 1;
+		else if (rc->busy)
+			continue;
+		else
+			rc->busy = 1;
+		*pp = j->next;
+		if (o->tail == j)
+			o->tail = prev;
+		j->next = NULL;
+		o->n--;
+		brk_metrics_outbox_queued(o->app, -1);
+		return j;
 	}
 	return NULL;
 }
@@ -201,11 +348,11 @@ worker(void *arg)
 		uint64_t now = cm_now_ms(), wake;
 		struct job *j;
 		long tmo;
-		int r;
+		int r, held;
 
 		if (o->stopping && (o->head == NULL || now >= o->deadline))
 			break;
-		if ((j = take(o, now, &wake)) == NULL) {
+		if ((j = take(o, now, &wake, &held)) == NULL) {
 			if (wake == 0)
 				pthread_cond_wait(&o->cv, &o->mu);
 			else {
@@ -224,14 +371,26 @@ worker(void *arg)
 			}
 			continue;
 		}
-		/* stopping: no attempt runs past the drain's deadline */
-		tmo = IDP_OUTBOX_TIMEOUT_MS;
-		if (o->stopping && o->deadline - now < (uint64_t)tmo)
-			tmo = (long)(o->deadline - now);
-		pthread_mutex_unlock(&o->mu);
 		j->attempts++;
-		r = post(j, tmo > 0 ? tmo : 1);
-		pthread_mutex_lock(&o->mu);
+		if (held) {
+			/* its receiver is down: no connection, no worker */
+			cm_info(j->rid, j->kind == IDP_OUT_SET ? "ssf.pushed" :
+			    "logout.backchannel", "{s:s, s:i, s:i, s:s}", "uri",
+			    j->url, "status", 0, "attempt", j->attempts,
+			    "result", "receiver down");
+			r = CM_ERR_UNAVAIL;
+		} else {
+			/* stopping: no attempt runs past the drain's deadline */
+			tmo = IDP_OUTBOX_TIMEOUT_MS;
+			if (o->stopping && o->deadline - now < (uint64_t)tmo)
+				tmo = (long)(o->deadline - now);
+			pthread_mutex_unlock(&o->mu);
+			r = post(j, tmo > 0 ? tmo : 1);
+			pthread_mutex_lock(&o->mu);
+			rcv_answered(o, j->rcv, r, cm_now_ms());
+			/* its next delivery may wait for no one now */
+			pthread_cond_broadcast(&o->cv);
+		}
 		if (r == CM_ERR_UNAVAIL && j->attempts < IDP_OUTBOX_ATTEMPTS &&
 		    !(o->stopping && cm_now_ms() >= o->deadline)) {
 			/* 2 s, then 8 s */
@@ -241,6 +400,8 @@ worker(void *arg)
 			pthread_cond_signal(&o->cv);
 			continue;
 		}
+		rcv_unref(o, j->rcv);
+		j->rcv = NULL;
 		pthread_mutex_unlock(&o->mu);
 		settle(o, j, r == 0);
 		pthread_mutex_lock(&o->mu);
@@ -289,6 +450,7 @@ idp_outbox_free(struct idp *idp)
 {
 	struct idp_outbox *o;
 	struct job *j;
+	struct rcv *rc;
 	size_t i, left = 0;
 
 	if (idp == NULL || (o = idp->outbox) == NULL)
@@ -304,11 +466,19 @@ idp_outbox_free(struct idp *idp)
 		o->head = j->next;
 		left++;
 		brk_metrics_outbox_queued(o->app, -1);
+		j->rcv = NULL;
 		settle(o, j, 0);
 	}
 	if (left > 0)
 		cm_warn(NULL, "outbox.dropped", "{s:I}", "deliveries",
 		    (json_int_t)left);
+	while ((rc = o->rcvs) != NULL) {
+		o->rcvs = rc->next;
+		if (rcv_down(rc))
+			brk_metrics_outbox_down(o->app, -1);
+		free(rc->origin);
+		free(rc);
+	}
 	pthread_cond_destroy(&o->cv);
 	pthread_mutex_destroy(&o->mu);
 	free(o);
@@ -321,15 +491,18 @@ idp_outbox_put(struct idp *idp, const char *rid, enum idp_out_kind kind,
 {
 	struct idp_outbox *o = idp->outbox;
 	struct job *j;
+	char *origin = NULL;
 	int full = 0, stopping;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (origin = origin_of(url)) == NULL ||
 	    (rid != NULL && (j->rid = strdup(rid)) == NULL) ||
 	    (j->url = strdup(url)) == NULL ||
 	    (j->body = strdup(body)) == NULL ||
 	    (event != NULL && (j->event = strdup(event)) == NULL) ||
 	    (jti != NULL && (j->jti = strdup(jti)) == NULL)) {
 		cm_err(rid, "outbox.nomem", "{s:s}", "uri", url);
+		free(origin);
 		job_free(j);
 		return CM_ERR_NOMEM;
 	}
@@ -337,9 +510,16 @@ idp_outbox_put(struct idp *idp, const char *rid, enum idp_out_kind kind,
 	pthread_mutex_lock(&o->mu);
 	if ((stopping = o->stopping) == 0 &&
 	    (full = o->n >= IDP_OUTBOX_MAX) == 0) {
+		if ((j->rcv = rcv_ref(o, origin)) == NULL) {
+			pthread_mutex_unlock(&o->mu);
+			cm_err(rid, "outbox.nomem", "{s:s}", "uri", url);
+			settle(o, j, 0);
+			return CM_ERR_NOMEM;
+		}
 		append(o, j);
 		pthread_cond_signal(&o->cv);
-	}
+	} else
+		free(origin);
 	pthread_mutex_unlock(&o->mu);
 	if (stopping || full) {
 		cm_err(rid, stopping ? "outbox.stopping" : "outbox.full",

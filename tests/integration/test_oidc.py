@@ -847,6 +847,72 @@ class OIDCTest(OIDCFlows, unittest.TestCase):
         self.assertEqual(self.outbox_metric("logout", "undelivered"),
                          before + 1)
 
+    def log_out(self, br, t):
+        r = br.get("/logout?" + urllib.parse.urlencode({
+            "id_token_hint": t["id_token"]}))
+        self.assertEqual(r.status, 200, r.body)
+
+    def outbox_down(self):
+        text = self.b.request("GET", "/metrics").body.decode()
+        m = re.search(r"(?m)^sekimori_outbox_receivers_down (\d+)$", text)
+        self.assertIsNotNone(m, text)
+        return int(m.group(1))
+
+    def test_a_receiver_that_never_answers_holds_up_no_other(self):
+        # three logouts to a client that never answers, then one to a
+        # client that does: the last is delivered while the first is
+        # still unanswered and before any attempt at the dead one has
+        # timed out (with every worker waiting on the dead one, it came
+        # only after 3 s, behind two timeouts)
+        dead = ScriptedReceiver([200], hold=True)
+        self.addCleanup(dead.close)
+        live = ScriptedReceiver([200])
+        self.addCleanup(live.close)
+        gone = [self.rp_login(dead) for _ in range(3)]
+        br, t, cid = self.rp_login(live)
+        for b, tok, _ in gone:
+            self.log_out(b, tok)
+        self.assertTrue(dead.got.wait(10))
+        self.log_out(br, t)
+        self.assertEqual(wait_for(lambda: self.bcl_log(live)),
+                         [(200, 1, "delivered")])
+        self.assertEqual(self.bcl_log(dead), [])
+        self.assertTrue(dead.held_open())
+        self.assertEqual(len(dead.bodies), 1)
+
+    def test_a_failing_receiver_is_held_down_until_a_probe_answers(self):
+        # four logouts to one receiver that fails three times: after the
+        # third failure it is down, and the fourth token's first attempt
+        # fails without a connection; the retry 2 s later is a probe,
+        # answered, and then every token is delivered
+        rx = ScriptedReceiver([503, 503, 503, 200])
+        self.addCleanup(rx.close)
+        down = self.outbox_down()
+        logins = [self.rp_login(rx) for _ in range(4)]
+        for b, tok, _ in logins:
+            self.log_out(b, tok)
+        origin = rx.url.rsplit("/", 1)[0]
+        ev = wait_for(lambda: [l for l in self.b.log_lines()
+                               if l.get("event") == "outbox.receiver_down"
+                               and l.get("receiver") == origin])
+        self.assertEqual([l["failed_attempts"] for l in ev], [3])
+        self.assertEqual(self.outbox_down(), down + 1)
+        self.assertIn((0, 1, "receiver down"),
+                      wait_for(lambda: len(self.bcl_log(rx)) >= 4 and
+                               self.bcl_log(rx)))
+        self.assertEqual(len(rx.bodies), 3)
+        self.assertTrue(wait_for(lambda: [
+            l for l in self.b.log_lines()
+            if l.get("event") == "outbox.receiver_up" and
+            l.get("receiver") == origin], timeout=15))
+        self.assertEqual(self.outbox_down(), down)
+        sids = {jwt_parts(tok["id_token"])[1]["sid"] for _, tok, _ in logins}
+        self.assertEqual(len(sids), 4)
+        # delivered: the 4th request and those after it were answered 200
+        self.assertTrue(wait_for(lambda: {
+            jwt_parts(x)[1]["sid"] for x in rx.tokens()[3:]} == sids,
+            timeout=20), rx.tokens())
+
     def test_logout_without_hint_asks_first(self):
         br, q, t = self.full_login()
         r = br.get("/logout")
