@@ -112,6 +112,7 @@ dir_ldap_err(int rc)
 	case LDAP_CONSTRAINT_VIOLATION:
 		return CM_ERR_POLICY;
 	case LDAP_NO_SUCH_ATTRIBUTE:
+	case LDAP_ASSERTION_FAILED:
 	case LDAP_TYPE_OR_VALUE_EXISTS:
 		return CM_ERR_CONFLICT;
 	case LDAP_SIZELIMIT_EXCEEDED:
@@ -632,6 +633,7 @@ struct dir_opargs {
 	char			*why;
 	size_t			 whylen;
 	unsigned		 timeout_ms;
+	const char		*assertion;	/* delete: RFC 4528 filter */
 };
 
 static int
@@ -740,6 +742,33 @@ run_passwd(LDAP *ld, struct dir_opargs *a, int *ldrc)
 	return r;
 }
 
+/* A delete, with the assertion control (RFC 4528, critical) when
+ * a->assertion is set: the server deletes only if the entry matches it,
+ * else LDAP_ASSERTION_FAILED. */
+static int
+run_delete(LDAP *ld, struct dir_opargs *a, int *ldrc)
+{
+	LDAPControl *ctl = NULL, *ctls[2] = { NULL, NULL };
+	char *f;
+
+	if (a->assertion != NULL) {
+		/* libldap takes the filter as char * */
+		if ((f = strdup(a->assertion)) == NULL) {
+			*ldrc = LDAP_NO_MEMORY;
+			return CM_ERR_NOMEM;
+		}
+		*ldrc = ldap_create_assertion_control(ld, f, 1, &ctl);
+		free(f);
+		if (*ldrc != LDAP_SUCCESS)
+			return *ldrc == LDAP_NO_MEMORY ? CM_ERR_NOMEM :
+			    CM_ERR_INTERNAL;
+		ctls[0] = ctl;
+	}
+	*ldrc = ldap_delete_ext_s(ld, a->dn, ctl != NULL ? ctls : NULL, NULL);
+	ldap_control_free(ctl);
+	return dir_ldap_err(*ldrc);
+}
+
 static int
 run_op(struct dir_pool *p, struct dir_opargs *a, int *ldrc_out)
 {
@@ -769,8 +798,7 @@ run_op(struct dir_pool *p, struct dir_opargs *a, int *ldrc_out)
 			r = dir_ldap_err(rc);
 			break;
 		case OP_DELETE:
-			rc = ldap_delete_ext_s(c->ld, a->dn, NULL, NULL);
-			r = dir_ldap_err(rc);
+			r = run_delete(c->ld, a, &rc);
 			break;
 		case OP_PASSWD:
 			r = run_passwd(c->ld, a, &rc);
@@ -1159,11 +1187,19 @@ dir_add(struct dir_pool *p, const char *dn, LDAPMod **mods, int *ldrc)
 int
 dir_delete(struct dir_pool *p, const char *dn, int *ldrc)
 {
+	return dir_delete_if(p, dn, NULL, ldrc);
+}
+
+int
+dir_delete_if(struct dir_pool *p, const char *dn, const char *assertion,
+    int *ldrc)
+{
 	struct dir_opargs a;
 
 	memset(&a, 0, sizeof(a));
 	a.op = OP_DELETE;
 	a.dn = dn;
+	a.assertion = assertion;
 	return run_op(p, &a, ldrc);
 }
 

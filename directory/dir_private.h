@@ -87,6 +87,10 @@ int	dir_modify(struct dir_pool *p, const char *dn, LDAPMod **mods,
 int	dir_add(struct dir_pool *p, const char *dn, LDAPMod **mods,
 	    int *ldrc) CM_WUR;
 int	dir_delete(struct dir_pool *p, const char *dn, int *ldrc) CM_WUR;
+/* The same, only if the entry matches the filter assertion (RFC 4528):
+ * else *ldrc is LDAP_ASSERTION_FAILED (CM_ERR_CONFLICT). */
+int	dir_delete_if(struct dir_pool *p, const char *dn, const char *assertion,
+	    int *ldrc) CM_WUR;
 int	dir_passwd_exop(struct dir_pool *p, const char *dn,
 	    const char *pw, size_t pwlen, int *ldrc, char *why,
 	    size_t whylen) CM_WUR;

@@ -401,6 +401,10 @@ int	dir_state_update(struct dir_pool *p, const char *kind, const char *key,
 /* CM_ERR_NOTFOUND when already gone (single use: one deleter wins). */
 int	dir_state_delete(struct dir_pool *p, const char *kind,
 	    const char *key) CM_WUR;
+/* The same, only if the entry is still at version (compare-and-delete,
+ * with the assertion control): CM_ERR_CONFLICT when it moved on. */
+int	dir_state_delete_v(struct dir_pool *p, const char *kind,
+	    const char *key, const char *version) CM_WUR;
 /* Keys with this subject or ref (free with dir_names_free). */
 int	dir_state_find(struct dir_pool *p, const char *kind,
 	    enum dir_state_by by, const char *value, char ***keys, size_t *n)

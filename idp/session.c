@@ -378,30 +378,49 @@ sid_lives_elsewhere(struct idp *idp, const struct idp_session *old,
 	return sid_live_key(idp, old->sid, old->uid, s->key, NULL) == 0;
 }
 
+/* Compare-and-delete rounds before the old entry goes unconditionally. */
+#define IDP_REPLACE_TRIES	4
+
 int
 idp_session_replace(struct idp *idp, const struct idp_session *old,
     struct idp_session *s)
 {
-	struct idp_session *now = NULL;
+	struct idp_session *last = NULL, *now = NULL;
 	json_t *v;
 	size_t i;
-	int rc, d;
+	int rc = 0, d = CM_ERR_CONFLICT, tries;
 
-	if ((rc = idp_session_get(idp, old->key, &now)) == CM_ERR_NOTFOUND)
-		return sid_lives_elsewhere(idp, old, s) ? 0 : rc;
-	if (rc != 0)
-		return rc;
-	/* changed since it was read: a client added in another tab (one
-	 * added between this read and the delete is not merged) */
-	if (strcmp(now->version, old->version) != 0)
-		json_array_foreach(json_object_get(now->data, "clients"), i, v)
-			if (json_is_string(v) && (rc = idp_session_add_client(
-			    idp, s, json_string_value(v))) != 0)
-				break;
-	idp_session_free(&now);
+	/*
+	 * Read the old entry, merge what joined it since the last read (a
+	 * client added in another tab), and delete it only at the version
+	 * read: a client that joins between the read and the delete makes
+	 * the delete fail, and the next round merges it.
+	 */
+	for (tries = 0; d == CM_ERR_CONFLICT && rc == 0 &&
+	    tries < IDP_REPLACE_TRIES; tries++) {
+		if ((d = idp_session_get(idp, old->key, &now)) != 0)
+			break;		/* gone, or the directory failed */
+		if (strcmp(now->version, (last != NULL ? last : old)->version)
+		    != 0)
+			json_array_foreach(json_object_get(now->data,
+			    "clients"), i, v)
+				if (json_is_string(v) && (rc =
+				    idp_session_add_client(idp, s,
+				    json_string_value(v))) != 0)
+					break;
+		d = dir_state_delete_v(idp->dir, IDP_ST_SESS, old->key,
+		    now->version);
+		idp_session_free(&last);
+		last = now;
+		now = NULL;
+	}
+	idp_session_free(&last);
+	if (tries == 0 && d != CM_ERR_NOTFOUND)
+		return d;	/* not read: the directory failed */
 	/* the old cookie goes whatever the merge did (no fixation) */
-	if ((d = dir_state_delete(idp->dir, IDP_ST_SESS, old->key)) ==
-	    CM_ERR_NOTFOUND && sid_lives_elsewhere(idp, old, s))
+	if (d == CM_ERR_CONFLICT)
+		d = dir_state_delete(idp->dir, IDP_ST_SESS, old->key);
+	if (d == CM_ERR_NOTFOUND && sid_lives_elsewhere(idp, old, s))
 		d = 0;
 	return rc != 0 ? rc : d;
 }

@@ -288,6 +288,26 @@ main(int argc, char **argv)
 		printf("%s %s\n", rname(a.r), rname(b.r));
 		ok = (a.r == 0 && b.r == CM_ERR_CONFLICT) ||
 		    (b.r == 0 && a.r == CM_ERR_CONFLICT);
+	} else if (strcmp(cmd, "state-add") == 0 && argc == 5) {
+		char *ver = NULL;
+
+		r = dir_state_add_v(p, argv[3], argv[4], NULL, NULL, "{}",
+		    (int64_t)time(NULL) + 3600, &ver);
+		printf("%s %s\n", rname(r), ver != NULL ? ver : "-");
+		free(ver);
+		ok = r == 0;
+	} else if (strcmp(cmd, "state-update") == 0 && argc == 6) {
+		char *ver = NULL;
+
+		r = dir_state_update(p, argv[3], argv[4], argv[5], "{\"n\":1}",
+		    (int64_t)time(NULL) + 3600, &ver);
+		printf("%s %s\n", rname(r), ver != NULL ? ver : "-");
+		free(ver);
+		ok = r == 0;
+	} else if (strcmp(cmd, "state-delete-v") == 0 && argc == 6) {
+		r = dir_state_delete_v(p, argv[3], argv[4], argv[5]);
+		printf("%s\n", rname(r));
+		ok = r == 0;
 	} else if (strcmp(cmd, "rpa-check") == 0 && argc == 4) {
 		r = dir_rpa_check(p, argv[3]);
 		printf("%s\n", rname(r));

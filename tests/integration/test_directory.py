@@ -535,6 +535,31 @@ class TestCompareAndSwap(DirCase):
                          (1, "INVAL"))
 
 
+class TestStateCompareAndDelete(DirCase):
+    def test_delete_at_a_version_the_entry_moved_on_from_conflicts(self):
+        rc, out = self.tool("state-add", "sess", "cadprobe")
+        self.assertEqual(rc, 0, out)
+        v1 = out.split()[1]
+        rc, out = self.tool("state-update", "sess", "cadprobe", v1)
+        self.assertEqual(rc, 0, out)
+        v2 = out.split()[1]
+        self.assertNotEqual(v1, v2)
+        # the version read before the update: refused, the entry stays
+        self.assertEqual(self.tool("state-delete-v", "sess", "cadprobe", v1),
+                         (1, "CONFLICT"))
+        dn = "cn=cadprobe,ou=sess,ou=state," + self.slapd.base
+        p = self.slapd.ldap("ldapsearch", args=[
+            "-LLL", "-b", dn, "-s", "base", "skmStateVersion"])
+        self.assertIn("skmStateVersion: " + v2, p.stdout)
+        # a value that is not a version at all cannot match either
+        self.assertEqual(self.tool("state-delete-v", "sess", "cadprobe",
+                                   "*)(cn=*"), (1, "CONFLICT"))
+        self.assertEqual(self.tool("state-delete-v", "sess", "cadprobe", v2),
+                         (0, "OK"))
+        self.assertEqual(self.tool("state-delete-v", "sess", "cadprobe", v2),
+                         (1, "NOTFOUND"))
+
+
 class TestAvailability(DirCase):
     conf_extra = {"ldap_timeout_ms": "1000", "ldap_backoff_max_ms": "500",
                   "ldap_pool_size": "2"}
