@@ -74,7 +74,7 @@ struct brk_http {
 	/* requests suspended until their audit batch is durable */
 	pthread_mutex_t		 wait_mtx;
 	struct brk_req		*waiting;
-	int			 stopping;	/* under wait_mtx */
+	int			 stopping;	/* set under wait_mtx, atomic */
 };
 
 struct brk_req {
@@ -531,59 +531,97 @@ brk_audit_emit(struct brk_req *r, const char *event, const char *fmt, ...)
 	return rc;
 }
 
+/* Give r back to libmicrohttpd with its batch's result (an error when
+ * the server stops before the batch is done). */
+static void
+resume_held(struct brk_req *r)
+{
+	r->wait_next = NULL;
+	/* the result now, while the batch is the last one flushed: the
+	 * worker may run much later, after the results ring has moved on
+	 * (which would read as a failure) */
+	if (!cm_audit_ticket_done(r->audit_ticket, &r->audit_res))
+		r->audit_res = CM_ERR_UNAVAIL;	/* stopping */
+	MHD_resume_connection(r->conn);		/* r belongs to it again */
+}
+
 /*
  * The flusher finished batch done: resume every request waiting for it or
- * an earlier one.  Runs on the flusher thread.
+ * an earlier one.  Runs on the flusher thread (one run at a time), and once
+ * from brk_http_stop.  wait_mtx is held only to take the list and to put
+ * back the requests of later batches, never across a libmicrohttpd call:
+ * held across the resumes, 32 HTTP threads queued on it behind the flusher
+ * (two thirds of the futex calls on the token path, strace -k,
+ * bench/notes.md).
  */
 static void
 audit_resume_hook(void *arg, uint64_t done)
 {
 	struct brk_http *h = arg;
-	struct brk_req **pp, *r;
+	struct brk_req *r, *next, *keep = NULL, *tail = NULL;
+	int stopping;
 
 	pthread_mutex_lock(&h->wait_mtx);
-	for (pp = &h->waiting; (r = *pp) != NULL;) {
-		if (r->audit_ticket > done && !h->stopping) {
-			pp = &r->wait_next;
-			continue;
-		}
-		*pp = r->wait_next;
-		r->wait_next = NULL;
-		/* the result now, while the batch is the last one flushed:
-		 * the worker may run much later, after the results ring
-		 * has moved on (which would read as a failure) */
-		if (!cm_audit_ticket_done(r->audit_ticket, &r->audit_res))
-			r->audit_res = CM_ERR_UNAVAIL;	/* stopping */
-		MHD_resume_connection(r->conn);	/* r belongs to it again */
+	r = h->waiting;
+	h->waiting = NULL;
+	stopping = h->stopping;
+	pthread_mutex_unlock(&h->wait_mtx);
+	for (; r != NULL; r = next) {
+		next = r->wait_next;
+		if (r->audit_ticket > done && !stopping) {
+			if (keep == NULL)
+				tail = r;
+			r->wait_next = keep;
+			keep = r;
+		} else
+			resume_held(r);
+	}
+	if (keep == NULL)
+		return;
+	pthread_mutex_lock(&h->wait_mtx);
+	if (!h->stopping) {
+		tail->wait_next = h->waiting;
+		h->waiting = keep;
+		keep = NULL;
 	}
 	pthread_mutex_unlock(&h->wait_mtx);
+	for (r = keep; r != NULL; r = next) {	/* the server stopped meanwhile */
+		next = r->wait_next;
+		resume_held(r);
+	}
 }
 
 /*
  * Hold the response until the request's audit batch is durable: 1 when the
- * connection is suspended (audit_resume_hook resumes it), 0 when the batch
- * is done (*res has its result) or the server is stopping (*res an error).
+ * connection is suspended (resume_held resumes it), 0 when the batch is
+ * done (*res has its result) or the server is stopping (*res an error).
  */
 static int
 audit_hold(struct brk_app *app, struct brk_req *r, int *res)
 {
 	struct brk_http *h = app->http;
+	int now;
 
 	if (cm_audit_ticket_done(r->audit_ticket, res))
 		return 0;
-	pthread_mutex_lock(&h->wait_mtx);
-	/* again under the lock: the hook may have run since */
-	if (cm_audit_ticket_done(r->audit_ticket, res) || h->stopping) {
-		if (h->stopping && !cm_audit_ticket_done(r->audit_ticket, res))
-			*res = CM_ERR_UNAVAIL;
-		pthread_mutex_unlock(&h->wait_mtx);
+	if (__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE)) {
+		*res = CM_ERR_UNAVAIL;		/* no new suspensions */
 		return 0;
 	}
+	/* suspended before the hook can see it: its resume never comes
+	 * first */
 	MHD_suspend_connection(r->conn);
 	r->suspended = 1;
-	r->wait_next = h->waiting;
-	h->waiting = r;
+	pthread_mutex_lock(&h->wait_mtx);
+	/* again under the lock: a hook that ran since has not seen r */
+	if (!h->stopping && !cm_audit_ticket_done(r->audit_ticket, &now)) {
+		r->wait_next = h->waiting;
+		h->waiting = r;
+		pthread_mutex_unlock(&h->wait_mtx);
+		return 1;
+	}
 	pthread_mutex_unlock(&h->wait_mtx);
+	resume_held(r);		/* done, or stopping, since the first look */
 	return 1;
 }
 
@@ -1006,7 +1044,7 @@ brk_http_drain_stop(struct brk_app *app, unsigned timeout_s)
 	    (json_int_t)brk_metrics_inflight(app->metrics));
 	/* anything still held for the audit is answered with the error */
 	pthread_mutex_lock(&h->wait_mtx);
-	h->stopping = 1;
+	__atomic_store_n(&h->stopping, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&h->wait_mtx);
 	audit_resume_hook(h, 0);
 	cm_audit_set_hook(NULL, NULL);
