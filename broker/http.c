@@ -600,7 +600,7 @@ static int
 audit_hold(struct brk_app *app, struct brk_req *r, int *res)
 {
 	struct brk_http *h = app->http;
-	int now;
+	int later;		/* resume_held reads the result again */
 
 	if (cm_audit_ticket_done(r->audit_ticket, res))
 		return 0;
@@ -614,7 +614,7 @@ audit_hold(struct brk_app *app, struct brk_req *r, int *res)
 	r->suspended = 1;
 	pthread_mutex_lock(&h->wait_mtx);
 	/* again under the lock: a hook that ran since has not seen r */
-	if (!h->stopping && !cm_audit_ticket_done(r->audit_ticket, &now)) {
+	if (!h->stopping && !cm_audit_ticket_done(r->audit_ticket, &later)) {
 		r->wait_next = h->waiting;
 		h->waiting = r;
 		pthread_mutex_unlock(&h->wait_mtx);

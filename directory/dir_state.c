@@ -226,43 +226,44 @@ dir_state_update(struct dir_pool *p, const char *kind, const char *key,
 	return r;
 }
 
-int
-dir_state_delete(struct dir_pool *p, const char *kind, const char *key)
+/* Delete the entry, only at version if that is not NULL (the assertion
+ * control: CM_ERR_CONFLICT when it moved on). */
+static int
+state_delete(struct dir_pool *p, const char *kind, const char *key,
+    const char *version)
 {
-	char dn[DIR_MAX_DN];
+	char dn[DIR_MAX_DN], filter[128], *esc = NULL;
 	int r, ldrc = 0;
 
 	if ((r = state_dn(p, kind, key, dn, sizeof(dn))) != 0)
 		return r == CM_ERR_INVAL ? CM_ERR_NOTFOUND : r;
-	r = dir_delete(p, dn, &ldrc);
+	if (version != NULL) {
+		if ((r = dir_escape_filter(version, strlen(version),
+		    &esc)) != 0)
+			return r;
+		r = dir_fmt(filter, sizeof(filter), "(skmStateVersion=%s)",
+		    esc);
+		free(esc);
+		if (r != 0)
+			return r;
+	}
+	r = dir_delete_if(p, dn, version != NULL ? filter : NULL, &ldrc);
 	if (r != 0 && ldrc == LDAP_NO_SUCH_OBJECT)
 		r = CM_ERR_NOTFOUND;
-	return r;
+	return r;		/* LDAP_ASSERTION_FAILED: CM_ERR_CONFLICT */
+}
+
+int
+dir_state_delete(struct dir_pool *p, const char *kind, const char *key)
+{
+	return state_delete(p, kind, key, NULL);
 }
 
 int
 dir_state_delete_v(struct dir_pool *p, const char *kind, const char *key,
     const char *version)
 {
-	char dn[DIR_MAX_DN], *esc = NULL, *filter = NULL;
-	int r, ldrc = 0;
-
-	if ((r = state_dn(p, kind, key, dn, sizeof(dn))) != 0)
-		return r == CM_ERR_INVAL ? CM_ERR_NOTFOUND : r;
-	if ((r = dir_escape_filter(version, strlen(version), &esc)) != 0)
-		return r;
-	if (asprintf(&filter, "(skmStateVersion=%s)", esc) == -1) {
-		free(esc);
-		return CM_ERR_NOMEM;
-	}
-	free(esc);
-	r = dir_delete_if(p, dn, filter, &ldrc);
-	free(filter);
-	if (r != 0 && ldrc == LDAP_NO_SUCH_OBJECT)
-		r = CM_ERR_NOTFOUND;
-	else if (r != 0 && ldrc == LDAP_ASSERTION_FAILED)
-		r = CM_ERR_CONFLICT;
-	return r;
+	return state_delete(p, kind, key, version);
 }
 
 /* The entries of kind whose subject (or ref) is value and, if live_at is

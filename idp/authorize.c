@@ -442,6 +442,35 @@ otp_start(struct idp *idp, struct brk_req *r, const json_t *base,
 	json_decref(txo);
 }
 
+/* The transaction is spent; its cookie goes too (tx is NULL when the
+ * password stage already deleted it). */
+static void
+tx_spend(struct idp *idp, struct brk_req *r, const char *tx)
+{
+	int rc;
+
+	if (tx != NULL &&
+	    (rc = dir_state_delete(idp->dir, IDP_ST_TX, tx)) != 0 &&
+	    rc != CM_ERR_NOTFOUND)
+		cm_warn(brk_req_id(r), "login.tx_delete_failed", NULL);
+	(void)idp_set_cookie(r, IDP_COOKIE_TX, "", 0, "Lax");
+}
+
+/* The session a step-up raised ended meanwhile (a logout, a revocation):
+ * the new session s is over too, so its sid and clients do not come
+ * back. */
+static void
+step_up_ended(struct idp *idp, struct brk_req *r, const char *uid,
+    struct idp_session *s)
+{
+	if (cm_audit_emit(brk_req_id(r), "session.step_up_ended",
+	    "{s:s, s:s}", "uid", uid, "sid", s->sid) != 0)
+		cm_err(brk_req_id(r), "audit.write_failed", NULL);
+	if (idp_session_end(idp, r, s) != 0)
+		cm_err(brk_req_id(r), "session.end_failed", NULL);
+	idp_session_ended(idp, r, s);
+}
+
 /* Login complete: (new) session, audit, then back to the client with a
  * code, or to the local page. */
 static void
@@ -486,37 +515,18 @@ finish_login(struct idp *idp, struct brk_req *r, const char *tx,
 	 * this login raised is over, and so is the new one: its sid and
 	 * clients must not come back */
 	if (old != NULL && (rc = idp_session_replace(idp, old, s)) != 0) {
-		if (rc != CM_ERR_NOTFOUND)
-			cm_warn(brk_req_id(r), "session.end_failed", NULL);
-		else {
-			if (cm_audit_emit(brk_req_id(r), "session.step_up_ended",
-			    "{s:s, s:s}", "uid", uid, "sid", s->sid) != 0)
-				cm_err(brk_req_id(r), "audit.write_failed",
-				    NULL);
-			if (idp_session_end(idp, r, s) != 0)
-				cm_err(brk_req_id(r), "session.end_failed",
-				    NULL);
-			idp_session_ended(idp, r, s);
-			/* the transaction is spent all the same */
-			if (tx != NULL && dir_state_delete(idp->dir, IDP_ST_TX,
-			    tx) != 0)
-				cm_warn(brk_req_id(r), "login.tx_delete_failed",
-				    NULL);
-			(void)idp_set_cookie(r, IDP_COOKIE_TX, "", 0, "Lax");
+		if (rc == CM_ERR_NOTFOUND) {
+			step_up_ended(idp, r, uid, s);
+			tx_spend(idp, r, tx);	/* spent all the same */
 			brk_resp_error(r, CM_E_LOGIN_EXPIRED, NULL);
 			goto out;
 		}
+		cm_warn(brk_req_id(r), "session.end_failed", NULL);
 	}
 	/* the login is final (audited, a replaced session gone): past the
 	 * user's session limit, the oldest end */
 	idp_session_limit(idp, r, uid, s->key);
-	/* the transaction is spent; its cookie goes too (tx is NULL when
-	 * the password stage already deleted it) */
-	if (tx != NULL &&
-	    (rc = dir_state_delete(idp->dir, IDP_ST_TX, tx)) != 0 &&
-	    rc != CM_ERR_NOTFOUND)
-		cm_warn(brk_req_id(r), "login.tx_delete_failed", NULL);
-	(void)idp_set_cookie(r, IDP_COOKIE_TX, "", 0, "Lax");
+	tx_spend(idp, r, tx);
 	if (req != NULL)
 		issue_code(idp, r, req, s, cid);
 	else
